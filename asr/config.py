@@ -1,0 +1,272 @@
+"""Experiment configuration: frozen dataclasses, loaded from YAML, validated in one place.
+
+A YAML file mirrors `ExperimentConfig`; `--set section.field=value` overrides any field, the value
+parsed as YAML (so `--set optim.lr=3e-4` gives a float). Unknown fields and wrong types are errors
+that name the field, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from asr.audio import SAMPLE_RATE
+
+
+class ConfigError(ValueError):
+    """A config value is missing, unknown or invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    kind: Literal["mfcc", "fbank"] = "mfcc"
+    sample_rate: int = SAMPLE_RATE  # Hz; audio at other rates is resampled to it
+    num_mfcc: int = 13
+    num_mels: int = 40
+    deltas: bool = True  # append first and second time derivatives (13 -> 39 features for MFCC)
+    normalize: Literal["utterance", "global", "none"] = "utterance"  # mean/variance normalisation
+
+    def validate(self) -> None:
+        _check(self.sample_rate >= 4000, "features.sample_rate", "must be at least 4000 Hz")
+        _check(self.num_mfcc >= 1, "features.num_mfcc", "must be positive")
+        _check(self.num_mels >= self.num_mfcc, "features.num_mels", "must be at least features.num_mfcc")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-only augmentation; all off by default."""
+
+    speed_factors: tuple[float, ...] = ()  # speed perturbation, one factor drawn per item, e.g. [0.9, 1.0, 1.1]
+    noise_prob: float = 0.0  # probability of adding white noise
+    noise_snr_db: tuple[float, float] = (10.0, 30.0)
+    gain_db: tuple[float, float] = (0.0, 0.0)  # random level change
+    freq_masks: int = 0  # SpecAugment: number of frequency masks
+    freq_mask_width: int = 8  # feature bins
+    time_masks: int = 0  # SpecAugment: number of time masks
+    time_mask_width: int = 10  # frames
+    time_mask_max_ratio: float = 0.2  # a time mask covers at most this share of the utterance
+
+    def validate(self) -> None:
+        _check(all(0.5 <= factor <= 2.0 for factor in self.speed_factors), "augment.speed_factors", "must lie in [0.5, 2]")
+        _check(0.0 <= self.noise_prob <= 1.0, "augment.noise_prob", "must lie in [0, 1]")
+        _check(self.noise_snr_db[0] <= self.noise_snr_db[1], "augment.noise_snr_db", "must be [low, high]")
+        _check(self.gain_db[0] <= self.gain_db[1], "augment.gain_db", "must be [low, high]")
+        _check(0.0 <= self.time_mask_max_ratio <= 1.0, "augment.time_mask_max_ratio", "must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The model's architecture; `name` picks a builder from the catalogue in asr.models."""
+
+    name: str = "rnn_ctc"
+    cell: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"] = "lstm"
+    hidden_size: int = 256
+    num_layers: int = 3
+    bidirectional: bool = True
+    dropout: float = 0.1  # between recurrent layers
+    identity_init: bool = False  # vanilla RNN only: recurrent weights start as the identity (IRNN)
+    conv_channels: int = 0  # 0: no convolution in front of the recurrent layers
+    conv_kernel: int = 5
+    conv_stride: int = 1  # >1 shortens the sequence the recurrent layers see
+
+    def validate(self) -> None:
+        from asr.models import MODEL_CATALOGUE  # the catalogue imports nothing from here
+
+        _check(self.name in MODEL_CATALOGUE, "model.name", f"must be one of {sorted(MODEL_CATALOGUE)}")
+        _check(self.hidden_size >= 1 and self.num_layers >= 1, "model.hidden_size", "and num_layers must be positive")
+        _check(0.0 <= self.dropout < 1.0, "model.dropout", "must lie in [0, 1)")
+        _check(not self.identity_init or self.cell.startswith("rnn"), "model.identity_init",
+               "applies to the vanilla RNN cells (rnn_tanh, rnn_relu) only")
+        _check(self.conv_stride >= 1 and self.conv_kernel >= 1, "model.conv_stride", "and conv_kernel must be positive")
+        _check(self.conv_stride == 1 or self.conv_channels > 0, "model.conv_stride",
+               "needs model.conv_channels > 0 (the stride belongs to the convolution)")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train_manifest: str = ""
+    dev_manifest: str = ""
+    normalizer: str = "none"  # see asr.text.NORMALIZERS
+    batch_size: int = 32
+    max_batch_seconds: float = 0.0  # >0: batches hold at most this much padded audio instead of batch_size items
+    min_duration: float = 0.0  # seconds; shorter items are filtered (and counted) before training
+    max_duration: float = 30.0
+    num_workers: int = 0
+
+    def validate(self) -> None:
+        from asr.text import NORMALIZERS
+
+        _check(self.normalizer in NORMALIZERS, "data.normalizer", f"must be one of {sorted(NORMALIZERS)}")
+        _check(self.batch_size >= 1, "data.batch_size", "must be positive")
+        _check(self.max_batch_seconds >= 0, "data.max_batch_seconds", "must be >= 0")
+        _check(self.num_workers >= 0, "data.num_workers", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9  # SGD only
+    warmup_steps: int = 200  # linear warm-up from 0
+    schedule: Literal["cosine", "exponential", "constant"] = "cosine"  # decay after warm-up
+    decay_steps: int = 0  # cosine: steps from the end of warm-up to min_lr; 0 = the whole run's step budget
+    gamma: float = 0.999  # exponential: factor per step
+    min_lr_ratio: float = 0.05
+    clip_norm: float = 5.0  # 0 disables clipping
+
+    def validate(self) -> None:
+        _check(self.lr > 0, "optim.lr", "must be positive")
+        _check(self.warmup_steps >= 0, "optim.warmup_steps", "must be >= 0")
+        _check(0 < self.gamma <= 1, "optim.gamma", "must lie in (0, 1]")
+        _check(0 <= self.min_lr_ratio <= 1, "optim.min_lr_ratio", "must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    out_dir: str = "exp/run"
+    seed: int = 0
+    device: str = "auto"  # auto: cuda when available, else cpu
+    amp: bool = True  # mixed precision; used on CUDA only
+    max_epochs: int = 50
+    max_steps: int = 0  # 0: no limit
+    max_minutes: float = 0.0  # wall-clock budget; 0: no limit
+    checkpoint_every_steps: int = 500
+    patience: int = 0  # early stopping: epochs without a better dev CER; 0 disables
+    log_every_steps: int = 20
+    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+
+    def validate(self) -> None:
+        _check(self.max_epochs >= 1, "train.max_epochs", "must be positive")
+        _check(self.checkpoint_every_steps >= 1, "train.checkpoint_every_steps", "must be positive")
+        _check(self.patience >= 0 and self.max_steps >= 0, "train.patience", "and max_steps must be >= 0")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> ExperimentConfig:
+        for section in dataclasses.fields(self):
+            getattr(self, section.name).validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (lists, not tuples) that YAML, JSON and `torch.load(weights_only=True)` accept."""
+        return _plain(dataclasses.asdict(self))
+
+    def replace(self, **sections: Any) -> ExperimentConfig:
+        return dataclasses.replace(self, **sections)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _check(condition: bool, field_name: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{field_name}: {message}")
+
+
+def from_dict(data: dict[str, Any] | None) -> ExperimentConfig:
+    """Build and validate an ExperimentConfig from nested dicts (missing fields keep their defaults)."""
+    return _build(ExperimentConfig, data or {}, "").validate()
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {spec.name for spec in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown field; known fields here: {sorted(known)}")
+    values = {name: _coerce(hints[name], value, f"{prefix}{name}") for name, value in data.items()}
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, f"{name}.")
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{name}: {value!r} is not one of {list(typing.get_args(hint))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name}: expected a list, got {value!r}")
+        item_types = typing.get_args(hint)
+        item_type = item_types[0]
+        if item_types[-1] is not Ellipsis and len(value) != len(item_types):
+            raise ConfigError(f"{name}: expected {len(item_types)} values, got {len(value)}")
+        return tuple(_coerce(item_type, item, name) for item in value)
+    if origin in (types.UnionType, typing.Union):
+        raise ConfigError(f"{name}: union-typed fields are not supported")  # none exist; guards future edits
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}: expected true or false, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{name}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name}: expected an integer, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{name}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{name}: unsupported field type {hint}")
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.field=value` strings to nested dicts; values are parsed as YAML scalars/lists."""
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in data.items()}
+    for override in overrides:
+        key, sep, raw_value = override.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set {override!r}: expected section.field=value")
+        section, field_name = key.split(".", 1)
+        try:
+            value = yaml.safe_load(raw_value)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"--set {override!r}: value is not valid YAML: {error}") from error
+        merged.setdefault(section, {})
+        if not isinstance(merged[section], dict):
+            raise ConfigError(f"--set {override!r}: {section} is not a section")
+        merged[section][field_name] = value
+    return merged
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    try:
+        return from_dict(apply_overrides(data, overrides or []))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

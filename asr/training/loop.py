@@ -1,0 +1,279 @@
+"""The one training loop, shared by every model family: compute_loss -> train_one_epoch -> evaluate -> fit.
+
+Each step is written out (autocast, scaler, clip, step, zero_grad) so nothing happens out of sight.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from asr.config import ExperimentConfig
+from asr.data.datasets import Batch, SpeechDataset, collate_examples
+from asr.data.sampler import BucketBatchSampler
+from asr.decoding.greedy import greedy_tokens
+from asr.metrics import ErrorCounts, batched_edit_counts, split_words_on_device
+from asr.training.logs import MetricsLog
+from asr.training.optim import build_optimizer, build_scheduler
+from asr.training.setup import PreparedData, build_recognizer, prepare_data, resolve_device
+from asr.training.state import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalResult:
+    loss: float
+    word_counts: ErrorCounts
+    char_counts: ErrorCounts
+
+    @property
+    def wer(self) -> float:
+        return self.word_counts.rate
+
+    @property
+    def cer(self) -> float:
+        return self.char_counts.rate
+
+
+@dataclass
+class TrainState:
+    """What a resumed run needs beyond the weights and the optimiser, all plain values."""
+
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0  # batches of `epoch` already trained on
+    best_dev_cer: float = math.inf
+    epochs_without_improvement: int = 0
+    skipped_steps: int = 0  # steps skipped for a non-finite loss or gradient
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def compute_loss(model: torch.nn.Module, batch: Batch, criterion: torch.nn.Module) -> torch.Tensor:
+    log_probs, output_lens = model(batch.features, batch.feature_lens)
+    # CTC in float32 whatever the autocast dtype: the forward-backward recursion underflows in half precision.
+    return criterion(log_probs.transpose(0, 1).float(), batch.tokens, output_lens, batch.token_lens)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loader: DataLoader, criterion: torch.nn.Module, device: torch.device,
+             space_id: int | None) -> EvalResult:
+    """Dev loss, WER and CER with greedy decoding; edit distances computed on `device`, summed there,
+    and only the totals copied back."""
+    model.eval()
+    totals = torch.zeros(8, dtype=torch.long, device=device)  # word S, D, I, N, char S, D, I, N
+    loss_sum, num_items = 0.0, 0
+    for batch in loader:
+        batch = batch.to(device)
+        log_probs, output_lens = model(batch.features, batch.feature_lens)
+        loss = criterion(log_probs.transpose(0, 1).float(), batch.tokens, output_lens, batch.token_lens)
+        loss_sum += loss.item() * len(batch.item_ids)
+        num_items += len(batch.item_ids)
+        hyps, hyp_lens, _ = greedy_tokens(log_probs, output_lens)
+        char_counts = batched_edit_counts(hyps, hyp_lens, batch.tokens, batch.token_lens)
+        totals[4:7] += torch.stack([counts.sum() for counts in char_counts])
+        totals[7] += batch.token_lens.sum()
+        # Without a space token every transcript is a single word: -1 matches no token.
+        word_separator = space_id if space_id is not None else -1
+        hyp_words, hyp_word_lens = split_words_on_device(hyps, hyp_lens, word_separator)
+        ref_words, ref_word_lens = split_words_on_device(batch.tokens, batch.token_lens, word_separator)
+        word_counts = batched_edit_counts(hyp_words, hyp_word_lens, ref_words, ref_word_lens)
+        totals[0:3] += torch.stack([counts.sum() for counts in word_counts])
+        totals[3] += ref_word_lens.sum()
+    model.train()
+    values = totals.tolist()
+    return EvalResult(loss_sum / max(1, num_items), ErrorCounts(*values[0:4]), ErrorCounts(*values[4:8]))
+
+
+@dataclass
+class TrainingRun:
+    """Everything `train_one_epoch` touches, built once by `fit`."""
+
+    config: ExperimentConfig
+    data: PreparedData
+    model: torch.nn.Module
+    criterion: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    sampler: BucketBatchSampler
+    train_dataset: SpeechDataset
+    dev_loader: DataLoader
+    device: torch.device
+    state: TrainState
+    log: MetricsLog
+    out_dir: Path
+    start_time: float
+    minutes_before: float = 0.0  # training minutes spent by earlier runs of this experiment
+
+    @property
+    def minutes(self) -> float:
+        return self.minutes_before + (time.monotonic() - self.start_time) / 60
+
+    def out_of_budget(self) -> bool:
+        train = self.config.train
+        return ((train.max_steps and self.state.step >= train.max_steps)
+                or (train.max_minutes and self.minutes >= train.max_minutes))
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "vocabulary": list(self.data.vocabulary.tokens),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "train_state": {**self.state.__dict__, "minutes": self.minutes},
+            "sampler": self.sampler.state_dict(),
+            "rng": rng_state(),
+        }
+
+    def save(self, name: str) -> None:
+        save_checkpoint(self.out_dir / name, self.checkpoint_payload())
+
+
+def train_one_epoch(run: TrainingRun) -> float:
+    """Train until the epoch ends or the budget runs out; returns the mean training loss."""
+    config, state, model = run.config, run.state, run.model
+    run.sampler.set_epoch(state.epoch)
+    run.sampler.load_state_dict({"epoch": state.epoch, "batches_done": state.batches_done})
+    loader = DataLoader(run.train_dataset, batch_sampler=run.sampler, collate_fn=collate_examples,
+                        num_workers=config.data.num_workers, generator=torch.Generator(),
+                        pin_memory=run.device.type == "cuda")
+    # The loader gets its own generator: drawing its worker seed from the global RNG would shift the
+    # dropout masks of a resumed run.
+    use_amp = config.train.amp and run.device.type == "cuda"
+    model.train()
+    loss_sum, num_steps = 0.0, 0
+    progress = tqdm(loader, desc=f"epoch {state.epoch + 1}", initial=state.batches_done, total=len(run.sampler),
+                    unit="batch", dynamic_ncols=True, leave=False)
+    for batch in progress:
+        batch = batch.to(run.device)
+        with torch.autocast(run.device.type, enabled=use_amp):
+            loss = compute_loss(model, batch, run.criterion)
+        run.scaler.scale(loss).backward()
+        run.scaler.unscale_(run.optimizer)
+        grad_norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.clip_norm)
+                     if config.optim.clip_norm > 0 else None)
+        finite = torch.isfinite(loss).item() and (grad_norm is None or torch.isfinite(grad_norm).item())
+        if finite:
+            run.scaler.step(run.optimizer)
+            loss_sum += loss.item()
+            num_steps += 1
+        else:
+            state.skipped_steps += 1
+            logger.warning("step %d skipped: non-finite loss or gradient in items %s", state.step,
+                           ", ".join(batch.item_ids))
+        run.scaler.update()
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scheduler.step()
+        state.step += 1
+        state.batches_done += 1
+        lr = run.optimizer.param_groups[0]["lr"]
+        if state.step % config.train.log_every_steps == 0 and finite:
+            run.log.step(state.step, loss.item(), lr)
+        progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+        if state.step % config.train.checkpoint_every_steps == 0:
+            run.save("last.pt")
+        if run.out_of_budget():
+            break
+    progress.close()
+    return loss_sum / max(1, num_steps)
+
+
+def end_of_epoch(run: TrainingRun, train_loss: float) -> bool:
+    """Evaluate on dev, log, keep the best checkpoint; returns True when early stopping says stop."""
+    state = run.state
+    result = evaluate(run.model, run.dev_loader, run.criterion, run.device, run.data.vocabulary.space_id)
+    row = {"epoch": state.epoch + (1 if state.batches_done >= len(run.sampler) else 0), "step": state.step,
+           "train_loss": round(train_loss, 5), "dev_loss": round(result.loss, 5), "dev_wer": round(result.wer, 5),
+           "dev_cer": round(result.cer, 5), "lr": run.optimizer.param_groups[0]["lr"], "minutes": round(run.minutes, 2)}
+    run.log.epoch(row)
+    improved = result.cer < state.best_dev_cer
+    logger.info("epoch %d step %d: train loss %.3f, dev loss %.3f, dev WER %.2f%%, dev CER %.2f%%%s",
+                row["epoch"], state.step, train_loss, result.loss, 100 * result.wer, 100 * result.cer,
+                " (best)" if improved else "")
+    if improved:
+        state.best_dev_cer = result.cer
+        state.epochs_without_improvement = 0
+    else:
+        state.epochs_without_improvement += 1
+    if state.batches_done >= len(run.sampler):  # the epoch is complete: the next one starts at batch 0
+        state.epoch += 1
+        state.batches_done = 0
+    run.save("last.pt")
+    if improved:
+        run.save("best.pt")
+    patience = run.config.train.patience
+    return bool(patience and state.epochs_without_improvement >= patience)
+
+
+def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainState:
+    """Train `config` from scratch, or continue exactly from the checkpoint `resume`."""
+    out_dir = Path(config.train.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = load_checkpoint(resume) if resume else None
+    if checkpoint is not None:
+        logger.info("resuming from %s (step %d)", resume, checkpoint["train_state"]["step"])
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    torch.manual_seed(config.train.seed)
+    device = resolve_device(config.train.device)
+    (out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+
+    data = prepare_data(config, checkpoint["vocabulary"] if checkpoint else None)
+    model = build_recognizer(config, data, fit_global_stats=checkpoint is None).to(device)
+    logger.info("model %s: %.2fM parameters, vocabulary of %d tokens, on %s", config.model.name,
+                sum(parameter.numel() for parameter in model.parameters()) / 1e6, len(data.vocabulary), device)
+    criterion = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=False)
+    max_batch_frames = config.data.max_batch_seconds * config.features.sample_rate or None
+    sampler = BucketBatchSampler(data.train_lengths, batch_size=None if max_batch_frames else config.data.batch_size,
+                                 max_batch_frames=max_batch_frames, shuffle=True, seed=config.train.seed)
+    steps_per_epoch = len(sampler)
+    total_steps = config.train.max_steps or steps_per_epoch * config.train.max_epochs
+    optimizer = build_optimizer(model.parameters(), config.optim)
+    scheduler = build_scheduler(optimizer, config.optim, total_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.train.amp and device.type == "cuda")
+    state = TrainState()
+    minutes_before = 0.0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        scaler.load_state_dict(checkpoint["scaler"])
+        saved = dict(checkpoint["train_state"])
+        minutes_before = saved.pop("minutes")
+        state = TrainState(**saved)
+        restore_rng_state(checkpoint["rng"])
+    dev_loader = DataLoader(SpeechDataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
+                            batch_sampler=BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size,
+                                                             shuffle=False),
+                            collate_fn=collate_examples, num_workers=config.data.num_workers)
+    train_dataset = SpeechDataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
+    run = TrainingRun(config, data, model, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
+                      dev_loader, device, state, MetricsLog(out_dir, state.history), out_dir, time.monotonic(),
+                      minutes_before)
+    logger.info("%d training items in %d batches per epoch; %d dev items; writing to %s", len(data.train_items),
+                steps_per_epoch, len(data.dev_items), out_dir)
+    try:
+        while state.epoch < config.train.max_epochs and not run.out_of_budget():
+            train_loss = train_one_epoch(run)
+            if end_of_epoch(run, train_loss):
+                logger.info("early stopping: dev CER has not improved for %d epochs", config.train.patience)
+                break
+    finally:
+        run.log.close()
+    if state.skipped_steps:
+        logger.warning("%d steps were skipped for non-finite losses or gradients", state.skipped_steps)
+    logger.info("done after %d steps (%.1f minutes); best dev CER %.2f%%; checkpoints in %s", state.step,
+                run.minutes, 100 * state.best_dev_cer, out_dir)
+    return state
