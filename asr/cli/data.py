@@ -1,0 +1,89 @@
+"""`asr data`: import corpora into JSONL manifests and summarise manifests.
+
+    asr data import fsdd ../shared/data/fsdd --out data/fsdd/train.jsonl \
+        --dev-speakers lucas --dev-out data/fsdd/dev.jsonl
+    asr data stats data/fsdd/train.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from asr.data.importers import IMPORTERS, split_by_speaker
+from asr.data.manifest import ManifestItem, read_manifest, write_manifest
+
+EXIT_BAD_INPUT = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
+    importer = actions.add_parser("import", help="import a corpus into a manifest",
+                                  description="Import a corpus in its original layout into a JSONL manifest.")
+    importer.add_argument("corpus", choices=sorted(IMPORTERS), help="corpus layout")
+    importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi')")
+    importer.add_argument("--out", required=True, help="manifest to write (all items, or train with --dev-out)")
+    importer.add_argument("--dev-speakers", help="comma-separated speakers held out for dev")
+    importer.add_argument("--dev-out", help="manifest for the dev speakers' items")
+    importer.set_defaults(data_run=run_import)
+
+    stats = actions.add_parser("stats", help="summarise a manifest", description="Summarise a manifest.")
+    stats.add_argument("manifest", help="JSONL manifest")
+    stats.set_defaults(data_run=run_stats)
+
+
+def _speakers_from_flag(value: str) -> list[str]:
+    return [speaker.strip() for speaker in value.split(",") if speaker.strip()]
+
+
+def run_import(args: argparse.Namespace) -> int:
+    if (args.dev_speakers is None) != (args.dev_out is None):
+        raise ValueError("--dev-speakers and --dev-out go together: give both or neither")
+    dev_speakers = _speakers_from_flag(args.dev_speakers) if args.dev_speakers is not None else []
+    if args.dev_speakers is not None and not dev_speakers:
+        raise ValueError("--dev-speakers names no speaker")
+
+    items = IMPORTERS[args.corpus](args.source)
+    if dev_speakers:
+        train, dev = split_by_speaker(items, dev_speakers)
+        write_manifest(args.out, train)
+        write_manifest(args.dev_out, dev)
+        print(f"{args.out}: {len(train)} items; {args.dev_out}: {len(dev)} items")
+    else:
+        write_manifest(args.out, items)
+        print(f"{args.out}: {len(items)} items")
+    return 0
+
+
+def manifest_stats(items: list[ManifestItem]) -> dict[str, float | int | str]:
+    """Summary numbers of a manifest, as printed by `asr data stats`."""
+    characters = Counter(character for item in items for character in item.text)
+    return {
+        "items": len(items),
+        "hours": sum(item.duration for item in items) / 3600,
+        "speakers": len({item.speaker for item in items}),
+        "characters": sum(characters.values()),
+        "distinct characters": len(characters),
+        "character set": "".join(sorted(characters)),
+    }
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    stats = manifest_stats(read_manifest(args.manifest))
+    width = max(len(name) for name in stats)
+    for name, value in stats.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else repr(value) if name == "character set" else value
+        print(f"{name:<{width}}  {shown}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    # User errors (missing files, bad corpora, bad flags) end in one message and exit status 2, not a
+    # traceback; anything else is a bug and keeps its traceback.
+    try:
+        return args.data_run(args)
+    except (OSError, ValueError) as error:
+        print(f"asr data {args.data_command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,249 @@
+"""Importers on tiny corpora built in tmp_path (and three real FSDD files), the CLI and the FSDD recipe."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from asr.cli import data as data_cli
+from asr.data.importers import (IMPORTERS, import_fsdd, import_kaldi, import_ljspeech,
+                                split_by_speaker)
+from asr.data.manifest import ManifestError, ManifestItem, read_manifest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_FSDD = REPO_ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+
+
+def write_noise(path: Path, num_samples: int, sample_rate: int = 8000) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.random.default_rng(0).uniform(-0.1, 0.1, num_samples), sample_rate)
+    return path
+
+
+def write_text(path: Path, lines: list[str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def make_fsdd(root: Path, speakers=("jackson", "theo")) -> Path:
+    """Two files per speaker: digit 3 lasting 0.5 s and digit 7 lasting 0.25 s (8 kHz)."""
+    for speaker in speakers:
+        write_noise(root / "recordings" / f"3_{speaker}_0.wav", 4000)
+        write_noise(root / "recordings" / f"7_{speaker}_12.flac", 2000)
+    return root
+
+
+# --- FSDD ---------------------------------------------------------------------------------------------
+
+def test_fsdd_items_and_durations(tmp_path):
+    root = make_fsdd(tmp_path / "fsdd")
+    (root / "recordings" / "README.md").write_text("not audio, ignored")
+    items = import_fsdd(root)
+    assert [(item.id, item.text, item.speaker, item.duration) for item in items] == [
+        ("3_jackson_0", "three", "jackson", 0.5),
+        ("3_theo_0", "three", "theo", 0.5),
+        ("7_jackson_12", "seven", "jackson", 0.25),
+        ("7_theo_12", "seven", "theo", 0.25),
+    ]
+    assert items[0].path == root / "recordings" / "3_jackson_0.wav"
+
+
+def test_fsdd_badly_named_audio_is_an_error_naming_the_file(tmp_path):
+    root = make_fsdd(tmp_path / "fsdd")
+    write_noise(root / "recordings" / "seven_theo_1.wav", 100)
+    with pytest.raises(ManifestError, match="seven_theo_1.wav: name does not match"):
+        import_fsdd(root)
+
+
+def test_fsdd_missing_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="recordings"):
+        import_fsdd(tmp_path)
+
+
+@pytest.mark.skipif(not SHARED_FSDD.is_dir(), reason="shared FSDD data not present")
+def test_fsdd_on_three_real_files(tmp_path):
+    names = ["0_jackson_0.flac", "5_theo_10.flac", "9_lucas_49.flac"]
+    for name in names:
+        (tmp_path / "recordings").mkdir(exist_ok=True)
+        shutil.copy(SHARED_FSDD / name, tmp_path / "recordings" / name)
+    items = import_fsdd(tmp_path)
+    assert [(item.id, item.text, item.speaker) for item in items] == [
+        ("0_jackson_0", "zero", "jackson"), ("5_theo_10", "five", "theo"), ("9_lucas_49", "nine", "lucas")]
+    for item in items:
+        info = soundfile.info(item.path)
+        assert info.samplerate == 8000
+        assert item.duration == pytest.approx(info.frames / 8000)
+        assert 0.1 < item.duration < 2.0  # one spoken digit
+
+
+# --- LJSpeech -----------------------------------------------------------------------------------------
+
+def make_ljspeech(root: Path) -> Path:
+    write_text(root / "metadata.csv", [
+        "LJ001-0001|Printing, in 1820.|Printing, in eighteen twenty.",
+        "LJ001-0002|Dr. Smith|Doctor Smith",
+        "LJ001-0003|no audio for this one|no audio for this one",
+    ])
+    write_noise(root / "wavs" / "LJ001-0001.wav", 22050, 22050)
+    write_noise(root / "wavs" / "LJ001-0002.flac", 11025, 22050)
+    return root
+
+
+def test_ljspeech_items_skip_missing_audio_with_a_count(tmp_path, caplog):
+    root = make_ljspeech(tmp_path / "lj")
+    with caplog.at_level(logging.WARNING, logger="asr.data.importers"):
+        items = import_ljspeech(root)
+    assert items == [
+        ManifestItem(id="LJ001-0001", path=root / "wavs" / "LJ001-0001.wav", text="Printing, in eighteen twenty.",
+                     duration=1.0, speaker="LJ"),
+        ManifestItem(id="LJ001-0002", path=root / "wavs" / "LJ001-0002.flac", text="Doctor Smith",
+                     duration=0.5, speaker="LJ"),
+    ]
+    assert "skipped 1 of 3 lines" in caplog.text
+    assert [item.text for item in import_ljspeech(root, text_field="raw")] == ["Printing, in 1820.", "Dr. Smith"]
+
+
+def test_ljspeech_malformed_lines_are_reported_with_numbers(tmp_path):
+    root = make_ljspeech(tmp_path / "lj")
+    with (root / "metadata.csv").open("a", encoding="utf-8") as stream:
+        stream.write("LJ001-0004|only two fields\n\n|no id|no id\n")
+    with pytest.raises(ManifestError) as caught:
+        import_ljspeech(root)
+    message = str(caught.value)
+    assert "metadata.csv: 2 problems" in message
+    assert "line 4: expected 3 fields id|raw|normalized, got 2" in message
+    assert "line 6: empty id" in message
+
+
+def test_ljspeech_bad_text_field():
+    with pytest.raises(ValueError, match="text_field"):
+        import_ljspeech("unused", text_field="phonemes")
+
+
+# --- Kaldi --------------------------------------------------------------------------------------------
+
+def make_kaldi(data_dir: Path) -> Path:
+    write_noise(data_dir / "audio" / "spk1" / "u1.flac", 16000, 16000)
+    write_noise(data_dir / "audio" / "spk2" / "u2.wav", 8000, 16000)
+    write_text(data_dir / "wav.scp", ["u1\taudio/spk1/u1.flac", "u2 audio/spk2/u2.wav"])
+    write_text(data_dir / "text", ["u1\tMARK IS  HERE", "u2 KATE"])
+    write_text(data_dir / "utt2spk", ["u1 spk1", "u2\tspk2"])
+    return data_dir
+
+
+def test_kaldi_items(tmp_path):
+    data_dir = make_kaldi(tmp_path / "kaldi")
+    assert import_kaldi(data_dir) == [
+        ManifestItem(id="u1", path=data_dir / "audio" / "spk1" / "u1.flac", text="MARK IS  HERE", duration=1.0,
+                     speaker="spk1"),
+        ManifestItem(id="u2", path=data_dir / "audio" / "spk2" / "u2.wav", text="KATE", duration=0.5,
+                     speaker="spk2"),
+    ]
+
+
+def test_kaldi_pipe_command_is_refused(tmp_path):
+    data_dir = make_kaldi(tmp_path / "kaldi")
+    write_text(data_dir / "wav.scp", ["u1 audio/spk1/u1.flac", "u2 sox audio/x.wav -t wav - |"])
+    with pytest.raises(ManifestError, match=r"wav.scp line 2: 'u2' is a pipe command"):
+        import_kaldi(data_dir)
+
+
+def test_kaldi_mismatched_utterances_and_missing_audio_are_reported(tmp_path):
+    data_dir = make_kaldi(tmp_path / "kaldi")
+    write_text(data_dir / "wav.scp", ["u1 audio/spk1/u1.flac", "u2 audio/spk2/u2.wav", "u3 audio/u3.wav"])
+    write_text(data_dir / "text", ["u1 A", "u2 B", "u4 D"])
+    with pytest.raises(ManifestError) as caught:
+        import_kaldi(data_dir)
+    message = str(caught.value)
+    assert "1 utterances in wav.scp are missing from text: u3" in message
+    assert "1 utterances in wav.scp are missing from utt2spk: u3" in message
+    assert "1 utterances in text are missing from wav.scp: u4" in message
+
+    write_text(data_dir / "text", ["u1 A", "u2 B", "u3 C"])
+    write_text(data_dir / "utt2spk", ["u1 s", "u2 s", "u3 s"])
+    with pytest.raises(ManifestError, match=r"wav.scp line 3: audio file not found: .*u3.wav"):
+        import_kaldi(data_dir)
+
+
+def test_kaldi_segments_are_refused(tmp_path):
+    data_dir = make_kaldi(tmp_path / "kaldi")
+    write_text(data_dir / "segments", ["u1 rec1 0.0 1.0"])
+    with pytest.raises(ManifestError, match="segments"):
+        import_kaldi(data_dir)
+
+
+# --- registry and speaker split -----------------------------------------------------------------------
+
+def test_registry_is_explicit():
+    assert IMPORTERS == {"fsdd": import_fsdd, "ljspeech": import_ljspeech, "kaldi": import_kaldi}
+
+
+def test_split_by_speaker(tmp_path):
+    items = import_fsdd(make_fsdd(tmp_path / "fsdd", speakers=("a", "b", "c")))
+    train, dev = split_by_speaker(items, ["b"])
+    assert {item.speaker for item in train} == {"a", "c"} and {item.speaker for item in dev} == {"b"}
+    assert len(train) + len(dev) == len(items)
+    with pytest.raises(ValueError, match=r"dev speakers with no items: zed \(speakers present: a, b, c\)"):
+        split_by_speaker(items, ["b", "zed"])
+
+
+# --- CLI ----------------------------------------------------------------------------------------------
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="asr data")
+    data_cli.add_arguments(parser)
+    return data_cli.run(parser.parse_args(argv))
+
+
+def test_cli_import_with_dev_split_and_stats(tmp_path, capsys):
+    root = make_fsdd(tmp_path / "fsdd", speakers=("a", "b"))
+    train, dev = tmp_path / "out" / "train.jsonl", tmp_path / "out" / "dev.jsonl"
+    assert run_cli(["import", "fsdd", str(root), "--out", str(train), "--dev-speakers", "b",
+                    "--dev-out", str(dev)]) == 0
+    assert {item.speaker for item in read_manifest(train)} == {"a"}
+    assert {item.speaker for item in read_manifest(dev)} == {"b"}
+
+    capsys.readouterr()
+    assert run_cli(["stats", str(train)]) == 0
+    output = capsys.readouterr().out
+    assert "items" in output and " 2\n" in output  # two items of speaker a
+    assert "characters           10" in output  # "three" + "seven"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["import", "fsdd", "{missing}", "--out", "{out}"], "FSDD recordings directory not found"),
+    (["import", "fsdd", "{root}", "--out", "{out}", "--dev-speakers", "a"], "--dev-speakers and --dev-out go together"),
+    (["import", "fsdd", "{root}", "--out", "{out}", "--dev-speakers", "x", "--dev-out", "{out}"],
+     "dev speakers with no items: x"),
+    (["stats", "{missing}"], "manifest not found"),
+])
+def test_cli_bad_input_is_one_message_and_exit_2(tmp_path, capsys, argv, message):
+    root = make_fsdd(tmp_path / "fsdd", speakers=("a",))
+    paths = {"missing": str(tmp_path / "missing"), "out": str(tmp_path / "o.jsonl"), "root": str(root)}
+    assert run_cli([part.format(**paths) for part in argv]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+# --- recipe -------------------------------------------------------------------------------------------
+
+def test_fsdd_recipe_splits_by_speaker(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("fsdd_recipe", REPO_ROOT / "datasets" / "fsdd.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    root = make_fsdd(tmp_path / "fsdd", speakers=("jackson", "lucas", "nicolas", "theo"))
+    assert recipe.main(["--root", str(root), "--out", str(tmp_path / "out")]) == 0
+    speakers = {name: {json.loads(line)["speaker"] for line in (tmp_path / "out" / f"{name}.jsonl").open()}
+                for name in ("train", "dev", "all")}
+    assert speakers == {"train": {"jackson", "nicolas", "theo"}, "dev": {"lucas"},
+                        "all": {"jackson", "lucas", "nicolas", "theo"}}
+    assert "dev.jsonl: 2 items" in capsys.readouterr().out
