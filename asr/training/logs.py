@@ -10,12 +10,15 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 EPOCH_COLUMNS = ["epoch", "step", "train_loss", "dev_loss", "dev_wer", "dev_cer", "lr", "minutes"]
+STEP_COLUMNS = ["step", "loss", "lr"]
 
 
 class MetricsLog:
-    def __init__(self, out_dir: Path, history: list[dict[str, Any]]):
+    def __init__(self, out_dir: Path, history: list[dict[str, Any]], resumed_step: int = 0):
         self.out_dir = out_dir
         self.history = history  # one row per epoch, also kept in the checkpoint so a resume rewrites it whole
+        self.steps_path = out_dir / "steps.csv"
+        self._start_step_log(resumed_step)
         self.writer = None
         try:
             from torch.utils.tensorboard import SummaryWriter
@@ -24,7 +27,21 @@ class MetricsLog:
         except ImportError:
             logger.warning("tensorboard is not installed (pip install tensorboard): writing CSV and PNG only")
 
+    def _start_step_log(self, resumed_step: int) -> None:
+        """Keep the rows up to the checkpoint a run resumes from: steps logged after it were lost with
+        the interrupted run and are trained (and logged) again."""
+        kept = []
+        if resumed_step and self.steps_path.is_file():
+            with open(self.steps_path, newline="", encoding="utf-8") as stream:
+                kept = [row for row in csv.DictReader(stream) if int(row["step"]) <= resumed_step]
+        with open(self.steps_path, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=STEP_COLUMNS)
+            writer.writeheader()
+            writer.writerows(kept)
+
     def step(self, step: int, loss: float, lr: float) -> None:
+        with open(self.steps_path, "a", newline="", encoding="utf-8") as stream:
+            csv.writer(stream).writerow([step, f"{loss:.6f}", f"{lr:.6g}"])
         if self.writer is not None:
             self.writer.add_scalar("train/loss", loss, step)
             self.writer.add_scalar("train/lr", lr, step)

@@ -155,7 +155,7 @@ def train_one_epoch(run: TrainingRun) -> float:
     model.train()
     loss_sum, num_steps = 0.0, 0
     progress = tqdm(loader, desc=f"epoch {state.epoch + 1}", initial=state.batches_done, total=len(run.sampler),
-                    unit="batch", dynamic_ncols=True, leave=False)
+                    unit="batch", dynamic_ncols=True, leave=False, disable=None)
     for batch in progress:
         batch = batch.to(run.device)
         with torch.autocast(run.device.type, enabled=use_amp):
@@ -257,10 +257,11 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
     dev_loader = DataLoader(SpeechDataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
                             batch_sampler=BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size,
                                                              shuffle=False),
-                            collate_fn=collate_examples, num_workers=config.data.num_workers)
+                            collate_fn=collate_examples, num_workers=config.data.num_workers,
+                            generator=torch.Generator())
     train_dataset = SpeechDataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
     run = TrainingRun(config, data, model, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
-                      dev_loader, device, state, MetricsLog(out_dir, state.history), out_dir, time.monotonic(),
+                      dev_loader, device, state, MetricsLog(out_dir, state.history, state.step), out_dir, time.monotonic(),
                       minutes_before)
     logger.info("%d training items in %d batches per epoch; %d dev items; writing to %s", len(data.train_items),
                 steps_per_epoch, len(data.dev_items), out_dir)

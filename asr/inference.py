@@ -1,0 +1,134 @@
+"""Loading trained models and transcribing with them: the library behind `asr transcribe` and `asr evaluate`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from asr.audio import AUDIO_EXTENSIONS, load_audio
+from asr.config import ExperimentConfig, from_dict
+from asr.decoding.greedy import greedy_decode
+from asr.decoding.hypothesis import Hypothesis
+from asr.frontend.features import FeatureExtractor
+from asr.models import build_model
+from asr.text import Vocabulary, get_normalizer
+from asr.training.state import load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+DEFAULT_MODEL = "fsdd-digits"
+
+
+def available_models() -> list[str]:
+    """Names of the models bundled with the package (each has a model card beside it)."""
+    return sorted(path.stem for path in PRETRAINED_DIR.glob("*.pt"))
+
+
+def resolve_model_path(name_or_path: str | Path | None) -> Path:
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    if str(name_or_path) in available_models():
+        return PRETRAINED_DIR / f"{name_or_path}.pt"
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    raise FileNotFoundError(f"no model file or bundled model named {str(name_or_path)!r}; "
+                            f"bundled models: {', '.join(available_models()) or 'none'}")
+
+
+@dataclass
+class FileResult:
+    path: Path
+    hypothesis: Hypothesis | None = None
+    error: Exception | None = None
+    duration: float = 0.0  # seconds of audio
+
+
+class Transcriber:
+    """A trained model with its vocabulary and config, ready to decode audio on `device`."""
+
+    def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary, config: ExperimentConfig,
+                 device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.vocabulary, self.config = vocabulary, config
+        self.frontend: FeatureExtractor = model.frontend
+        self.sample_rate = config.features.sample_rate
+        self.normalize = get_normalizer(config.data.normalizer)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> Transcriber:
+        checkpoint = load_checkpoint(path)
+        config = from_dict(checkpoint["config"])
+        vocabulary = Vocabulary(checkpoint["vocabulary"])
+        model = build_model(config.model, FeatureExtractor(config.features), len(vocabulary))
+        model.load_state_dict(checkpoint["model"])
+        return cls(model, vocabulary, config, device)
+
+    @torch.no_grad()
+    def transcribe_waveforms(self, waveforms: Sequence[torch.Tensor]) -> list[Hypothesis]:
+        """Mono waveforms `(num_samples,)` at `self.sample_rate` -> one Hypothesis each, decoded as one batch."""
+        if not waveforms:
+            return []
+        features = [self.frontend(waveform) for waveform in waveforms]
+        feature_lens = torch.tensor([feature.shape[0] for feature in features], device=self.device)
+        padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(self.device)
+        log_probs, output_lens = self.model(padded, feature_lens)
+        return greedy_decode(log_probs, output_lens, self.vocabulary)
+
+    def transcribe_files(self, paths: Iterable[Path], batch_size: int = 16) -> Iterator[FileResult]:
+        """Yield a FileResult per path, in order; a file that cannot be read gives its error and the
+        others go on."""
+        pending: list[tuple[FileResult, torch.Tensor]] = []
+        for path in paths:
+            try:
+                waveform = load_audio(path, self.sample_rate)
+            except (OSError, ValueError) as error:
+                yield from self._decode(pending)
+                pending = []
+                yield FileResult(Path(path), error=error)
+                continue
+            pending.append((FileResult(Path(path), duration=len(waveform) / self.sample_rate), waveform))
+            if len(pending) == batch_size:
+                yield from self._decode(pending)
+                pending = []
+        yield from self._decode(pending)
+
+    def _decode(self, pending: list[tuple[FileResult, torch.Tensor]]) -> Iterator[FileResult]:
+        hypotheses = self.transcribe_waveforms([waveform for _, waveform in pending])
+        for (result, _), hypothesis in zip(pending, hypotheses):
+            result.hypothesis = hypothesis
+            yield result
+
+
+def load_model(name_or_path: str | Path | None = None, device: torch.device | str = "cpu") -> Transcriber:
+    """A bundled model by name (see `available_models()`), or a checkpoint file; None gives the default."""
+    return Transcriber.from_checkpoint(resolve_model_path(name_or_path), device)
+
+
+def expand_audio_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given (existing or not: a missing one is reported when read), and directories expanded
+    to the audio files below them, sorted."""
+    expanded: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            expanded.extend(sorted(child for child in path.rglob("*") if child.suffix.lower() in AUDIO_EXTENSIONS))
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def transcribe(paths: Iterable[str | Path], model: str | Path | None = None) -> list[str]:
+    """Texts of audio files (directories are expanded); raises on the first file that cannot be read."""
+    transcriber = load_model(model)
+    texts = []
+    for result in transcriber.transcribe_files(expand_audio_paths(paths)):
+        if result.error is not None:
+            raise result.error
+        texts.append(result.hypothesis.text)
+    return texts
