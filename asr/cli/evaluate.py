@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 from asr.data.manifest import ManifestError
+from asr.cli import report_error
 from asr.training.state import CheckpointError
-
-logger = logging.getLogger("asr.evaluate")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from asr.metrics import corpus_counts, edit_counts
 
     try:
+        items = read_manifest(args.manifest)  # the cheaper check first
         transcriber = load_model(args.model, args.device)
-        items = read_manifest(args.manifest)
     except (FileNotFoundError, CheckpointError, ManifestError) as error:
-        logger.error("%s", error)
+        report_error("evaluate", error)
         return 2
     by_path = {}
     for item in items:
@@ -40,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
         item = by_path[result.path].pop(0)
         if result.error is not None:
             failed.append(item.id)
-            logger.error("item %s: %s", item.id, result.error)
+            report_error("evaluate", f"item {item.id}: {result.error}")
             continue
         references.append(transcriber.normalize(item.text))
         hypotheses.append(result.hypothesis.text)
         decoded.append(item)
     if not decoded:
-        logger.error("no item of %s could be decoded", args.manifest)
+        report_error("evaluate", f"no item of {args.manifest} could be decoded")
         return 1
     word_counts = edit_counts(references, hypotheses, unit="word")
     char_counts = edit_counts(references, hypotheses, unit="char")

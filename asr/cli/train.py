@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from asr.config import ConfigError, load_config
 from asr.data.manifest import ManifestError
 from asr.text import UnknownCharacterError
 from asr.training.setup import DataError
+from asr.cli import report_error
 from asr.training.state import CheckpointError
-
-logger = logging.getLogger("asr.train")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
             resume = Path(config.train.out_dir) / "last.pt"
         fit(config, resume)
     except (ConfigError, DataError, ManifestError, UnknownCharacterError, CheckpointError, FileNotFoundError) as error:
-        logger.error("%s", error)
+        report_error("train", error)
         return 2
     except KeyboardInterrupt:
-        logger.error("interrupted; the last checkpoint is in the run's out_dir: continue with --resume")
+        report_error("train", "interrupted; the last checkpoint is in the run's out_dir: continue with --resume")
         return 130
     return 0

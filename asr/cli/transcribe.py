@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
+from asr.cli import report_error
 from asr.training.state import CheckpointError
-
-logger = logging.getLogger("asr.transcribe")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,22 +24,22 @@ def run(args: argparse.Namespace) -> int:
     from asr.inference import expand_audio_paths, load_model
 
     if args.batch_size < 1:
-        logger.error("--batch-size must be positive, got %d", args.batch_size)
+        report_error("transcribe", f"--batch-size must be positive, got {args.batch_size}")
         return 2
     try:
         transcriber = load_model(args.model, args.device)
     except (FileNotFoundError, CheckpointError) as error:
-        logger.error("%s", error)
+        report_error("transcribe", error)
         return 2
     paths = expand_audio_paths(args.paths)
     if not paths:
-        logger.error("no audio files found in %s", " ".join(args.paths))
+        report_error("transcribe", f"no audio files found in {' '.join(args.paths)}")
         return 1
     num_failed = 0
     for result in transcriber.transcribe_files(paths, args.batch_size):
         if result.error is not None:
             num_failed += 1
-            logger.error("%s", result.error)
+            report_error("transcribe", result.error)
             continue
         if args.format == "json":
             record = {"path": str(result.path), "text": result.hypothesis.text, "duration": round(result.duration, 3),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set-up on a fresh machine: a virtual environment in .venv with asr and its test tools installed.
+# Safe to run again: it reinstalls only when pyproject.toml has changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "asr needs Python 3.11; found $("$PYTHON" --version 2>&1). Set PYTHON=/path/to/python3.11." >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "creating .venv with $("$PYTHON" --version)"
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.asr-installed
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
+    echo "installing asr and its dependencies into .venv (torch is large: the first time takes a few minutes)"
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[test]"
+    echo "$wanted" > "$stamp"
+fi
