@@ -223,6 +223,11 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
             raise ConfigError(f"{name}: expected true or false, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):  # PyYAML follows YAML 1.1, which reads 3e-4 (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{name}: expected a number, got {value!r}")
         return float(value)
