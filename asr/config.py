@@ -90,7 +90,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    train_manifest: str = ""
+    train_manifests: tuple[str, ...] = ()  # concatenated, e.g. a real corpus and synthetic speech
     dev_manifest: str = ""
     normalizer: str = "none"  # see asr.text.NORMALIZERS
     batch_size: int = 32
@@ -190,7 +190,7 @@ def from_dict(data: dict[str, Any] | None) -> ExperimentConfig:
 
 def _build(cls: type, data: Any, prefix: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     known = {spec.name for spec in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
