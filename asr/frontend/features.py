@@ -26,6 +26,7 @@ class FeatureExtractor(nn.Module):
         self.win_length = round(WINDOW_SECONDS * config.sample_rate)
         self.hop_length = round(HOP_SECONDS * config.sample_rate)
         n_fft = 1 << (self.win_length - 1).bit_length()  # next power of two >= window
+        self.min_samples = n_fft // 2 + 1  # the centred STFT's reflect padding needs more than half a window
         mel_options = dict(n_fft=n_fft, win_length=self.win_length, hop_length=self.hop_length,
                            n_mels=config.num_mels, f_min=20.0, f_max=config.sample_rate / 2, center=True)
         if config.kind == "mfcc":
@@ -47,6 +48,9 @@ class FeatureExtractor(nn.Module):
         """Un-normalised features `(num_frames, output_dim)` of a waveform `(num_samples,)`."""
         if waveform.dim() != 1:
             raise ValueError(f"expected a mono waveform (num_samples,), got shape {tuple(waveform.shape)}")
+        if waveform.shape[0] < self.min_samples:
+            raise ValueError(f"waveform of {waveform.shape[0]} samples is too short: features need at least "
+                             f"{self.min_samples} samples at {self.config.sample_rate} Hz")
         spectrum = self.transform(waveform)  # (num_bins, num_frames)
         if self.config.kind == "fbank":
             spectrum = torch.log(spectrum + LOG_FLOOR)
