@@ -37,7 +37,8 @@ def greedy_decode(log_probs: torch.Tensor, output_lens: torch.Tensor, vocabulary
     """log_probs `(B, T, V)`, output_lens `(B,)` -> one Hypothesis per utterance."""
     tokens, token_lens, frames = greedy_tokens(log_probs, output_lens)
     valid = torch.arange(log_probs.shape[1], device=log_probs.device)[None, :] < output_lens[:, None]
-    scores = (log_probs.max(dim=-1).values * valid).sum(dim=1)
+    # where, not a product: a padded frame holding -inf (masked log-probs) would give -inf * 0 = nan
+    scores = torch.where(valid, log_probs.max(dim=-1).values, 0.0).sum(dim=1)
     hypotheses = []
     for row, length, row_frames, score in zip(tokens.tolist(), token_lens.tolist(), frames.tolist(), scores.tolist()):
         labels = tuple(row[:length])
