@@ -73,34 +73,39 @@ class Transcriber:
     @torch.no_grad()
     def transcribe_waveforms(self, waveforms: Sequence[torch.Tensor]) -> list[Hypothesis]:
         """Mono waveforms `(num_samples,)` at `self.sample_rate` -> one Hypothesis each, decoded as one batch."""
-        if not waveforms:
+        return self._decode_features([self.frontend(waveform) for waveform in waveforms])
+
+    @torch.no_grad()
+    def _decode_features(self, features: list[torch.Tensor]) -> list[Hypothesis]:
+        if not features:
             return []
-        features = [self.frontend(waveform) for waveform in waveforms]
         feature_lens = torch.tensor([feature.shape[0] for feature in features], device=self.device)
         padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(self.device)
         log_probs, output_lens = self.model(padded, feature_lens)
         return greedy_decode(log_probs, output_lens, self.vocabulary)
 
     def transcribe_files(self, paths: Iterable[Path], batch_size: int = 16) -> Iterator[FileResult]:
-        """Yield a FileResult per path, in order; a file that cannot be read gives its error and the
-        others go on."""
+        """Yield a FileResult per path, in order; a file that cannot be read (missing, undecodable, too
+        short for the front-end) gives its error and the others go on."""
         pending: list[tuple[FileResult, torch.Tensor]] = []
         for path in paths:
             try:
                 waveform = load_audio(path, self.sample_rate)
+                with torch.no_grad():
+                    features = self.frontend(waveform)
             except (OSError, ValueError) as error:
-                yield from self._decode(pending)
+                yield from self._flush(pending)
                 pending = []
                 yield FileResult(Path(path), error=error)
                 continue
-            pending.append((FileResult(Path(path), duration=len(waveform) / self.sample_rate), waveform))
+            pending.append((FileResult(Path(path), duration=len(waveform) / self.sample_rate), features))
             if len(pending) == batch_size:
-                yield from self._decode(pending)
+                yield from self._flush(pending)
                 pending = []
-        yield from self._decode(pending)
+        yield from self._flush(pending)
 
-    def _decode(self, pending: list[tuple[FileResult, torch.Tensor]]) -> Iterator[FileResult]:
-        hypotheses = self.transcribe_waveforms([waveform for _, waveform in pending])
+    def _flush(self, pending: list[tuple[FileResult, torch.Tensor]]) -> Iterator[FileResult]:
+        hypotheses = self._decode_features([features for _, features in pending])
         for (result, _), hypothesis in zip(pending, hypotheses):
             result.hypothesis = hypothesis
             yield result

@@ -11,6 +11,17 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
     exit 1
 fi
 
+# espeak-ng and flite (Debian packages) speak the synthetic training data of the recipes and their tests.
+if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v flite >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing espeak-ng and flite (Debian packages)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng flite >/dev/null
+    else
+        echo "note: espeak-ng and flite are missing; synthetic-speech recipes and tests need them:" \
+             "sudo apt-get install -y espeak-ng flite" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     echo "creating .venv with $("$PYTHON" --version)"
     "$PYTHON" -m venv .venv

@@ -44,10 +44,11 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _load_split(path: str, name: str, normalize, config: ExperimentConfig) -> tuple[list, list[str]]:
-    if not path:
-        raise DataError(f"data.{name}_manifest is not set")
-    items = read_manifest(path)
+def _load_split(paths: tuple[str, ...], field_name: str, normalize, config: ExperimentConfig) -> tuple[list, list[str]]:
+    if not paths:
+        raise DataError(f"{field_name} is not set")
+    items = [item for path in paths for item in read_manifest(path)]
+    path = " + ".join(paths)
     kept, texts, too_short, too_long, empty = [], [], [], [], []
     for item in items:
         text = normalize(item.text)
@@ -98,8 +99,9 @@ def prepare_data(config: ExperimentConfig, vocabulary_tokens: list[str] | None =
     """Read, normalise and filter both manifests; build the vocabulary from the training transcripts
     (or take the checkpoint's), and fail on any character outside it, naming the items."""
     normalize = get_normalizer(config.data.normalizer)
-    train_items, train_texts = _load_split(config.data.train_manifest, "train", normalize, config)
-    dev_items, dev_texts = _load_split(config.data.dev_manifest, "dev", normalize, config)
+    train_items, train_texts = _load_split(config.data.train_manifests, "data.train_manifests", normalize, config)
+    dev_items, dev_texts = _load_split((config.data.dev_manifest,) if config.data.dev_manifest else (),
+                                       "data.dev_manifest", normalize, config)
     vocabulary = Vocabulary(vocabulary_tokens) if vocabulary_tokens else Vocabulary.from_texts(train_texts)
     vocabulary.check([(item.id, text) for item, text in zip(train_items + dev_items, train_texts + dev_texts)])
     rate = config.features.sample_rate
@@ -114,7 +116,7 @@ def build_recognizer(config: ExperimentConfig, data: PreparedData, fit_global_st
     model = build_model(config.model, frontend, len(data.vocabulary))
     fastest = max(config.augment.speed_factors, default=1.0)
     data.train_items, data.train_texts = _drop_infeasible(data.train_items, data.train_texts, data.vocabulary, model,
-                                                          frontend, max(1.0, fastest), config.data.train_manifest)
+                                                          frontend, max(1.0, fastest), "training data")
     data.dev_items, data.dev_texts = _drop_infeasible(data.dev_items, data.dev_texts, data.vocabulary, model,
                                                       frontend, 1.0, config.data.dev_manifest)
     rate = config.features.sample_rate

@@ -24,7 +24,7 @@ def tiny_config(manifests: dict[str, Path], out_dir: Path, **train_overrides) ->
         "augment": {"speed_factors": [0.9, 1.0, 1.1], "noise_prob": 0.5, "freq_masks": 1, "time_masks": 1},
         "model": {"cell": "gru", "hidden_size": 16, "num_layers": 2, "dropout": 0.3,
                   "conv_channels": 8, "conv_stride": 2},
-        "data": {"train_manifest": str(manifests["train"]), "dev_manifest": str(manifests["dev"]),
+        "data": {"train_manifests": [str(manifests["train"])], "dev_manifest": str(manifests["dev"]),
                  "batch_size": 4, "normalizer": "lower"},
         "optim": {"lr": 0.01, "warmup_steps": 2, "schedule": "cosine", "decay_steps": 6},
         "train": train,
