@@ -261,16 +261,36 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return merged
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    path = Path(path)
+def _read_yaml_sections(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's sections, on top of those of the file named by its optional `base:` key (a path
+    relative to this file), so a variant recipe states only what differs from its base."""
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
+    if path.resolve() in chain:
+        raise ConfigError(f"{path}: `base` files form a cycle: {' -> '.join(map(str, chain + (path,)))}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: base must be a file name, got {base!r}")
+    merged = _read_yaml_sections(path.parent / base, chain + (path.resolve(),))
+    for section, values in data.items():
+        if isinstance(values, dict) and isinstance(merged.get(section), dict):
+            merged[section] = {**merged[section], **values}
+        else:
+            merged[section] = values
+    return merged
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    path = Path(path)
+    data = _read_yaml_sections(path)
     try:
         return from_dict(apply_overrides(data, overrides or []))
     except ConfigError as error:

@@ -213,3 +213,17 @@ def test_config_file_that_is_not_a_mapping(tmp_path):
 def test_config_file_that_is_not_yaml(tmp_path):
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(write_yaml(tmp_path, "model: [unclosed\n"))
+
+
+def test_base_file_supplies_the_sections_a_variant_leaves_out(tmp_path):
+    (tmp_path / "base.yaml").write_text("model:\n  cell: gru\n  hidden_size: 64\noptim:\n  lr: 0.01\n")
+    (tmp_path / "variant.yaml").write_text("base: base.yaml\nmodel:\n  cell: lstm\n")
+    config = load_config(tmp_path / "variant.yaml")
+    assert (config.model.cell, config.model.hidden_size, config.optim.lr) == ("lstm", 64, 0.01)
+
+
+def test_base_files_that_form_a_cycle_are_rejected(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path / "a.yaml")
