@@ -25,17 +25,25 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    kind: Literal["mfcc", "fbank"] = "mfcc"
+    """Audio front-end (mfcc, fbank) or image front-end (image: the audio fields are unused)."""
+
+    kind: Literal["mfcc", "fbank", "image"] = "mfcc"
     sample_rate: int = SAMPLE_RATE  # Hz; audio at other rates is resampled to it
     num_mfcc: int = 13
     num_mels: int = 40
     deltas: bool = True  # append first and second time derivatives (13 -> 39 features for MFCC)
-    normalize: Literal["utterance", "global", "none"] = "utterance"  # mean/variance normalisation
+    # Audio: mean/variance normalisation. Images: "utterance" stretches each image's contrast so that
+    # paper is 0 and the darkest ink 1; "none" only inverts (ink = 1 - grey); "global" is audio only.
+    normalize: Literal["utterance", "global", "none"] = "utterance"
+    image_height: int = 64  # pixels; images are scaled to this height, the aspect ratio kept
 
     def validate(self) -> None:
         _check(self.sample_rate >= 4000, "features.sample_rate", "must be at least 4000 Hz")
         _check(self.num_mfcc >= 1, "features.num_mfcc", "must be positive")
         _check(self.num_mels >= self.num_mfcc, "features.num_mels", "must be at least features.num_mfcc")
+        _check(8 <= self.image_height <= 512, "features.image_height", "must lie in [8, 512] pixels")
+        _check(self.kind != "image" or self.normalize != "global", "features.normalize",
+               "'global' applies to audio features; images use 'utterance' or 'none'")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,16 @@ class AugmentConfig:
     time_masks: int = 0  # SpecAugment: number of time masks
     time_mask_width: int = 10  # frames
     time_mask_max_ratio: float = 0.2  # a time mask covers at most this share of the utterance
+    # Images (asr.frontend.image_augment), on the height-normalised image; each distortion is applied
+    # with probability image_prob, its strength drawn uniformly up to the bound given here.
+    image_prob: float = 0.0
+    image_rotate: float = 0.0  # degrees, either way
+    image_shear: float = 0.0  # horizontal shear (slant), as a tangent, either way
+    image_width_scale: tuple[float, float] = (1.0, 1.0)  # horizontal stretch factor range
+    image_elastic: float = 0.0  # elastic warp: largest displacement, in pixels
+    image_blur: float = 0.0  # largest Gaussian blur sigma, in pixels
+    image_stroke: int = 0  # largest stroke thickening or thinning radius, in pixels
+    image_contrast: tuple[float, float] = (1.0, 1.0)  # ink intensity factor range
 
     def validate(self) -> None:
         _check(all(0.5 <= factor <= 2.0 for factor in self.speed_factors), "augment.speed_factors", "must lie in [0.5, 2]")
@@ -58,6 +76,16 @@ class AugmentConfig:
         _check(self.noise_snr_db[0] <= self.noise_snr_db[1], "augment.noise_snr_db", "must be [low, high]")
         _check(self.gain_db[0] <= self.gain_db[1], "augment.gain_db", "must be [low, high]")
         _check(0.0 <= self.time_mask_max_ratio <= 1.0, "augment.time_mask_max_ratio", "must lie in [0, 1]")
+        _check(0.0 <= self.image_prob <= 1.0, "augment.image_prob", "must lie in [0, 1]")
+        _check(0.0 <= self.image_rotate <= 45.0, "augment.image_rotate", "must lie in [0, 45] degrees")
+        _check(0.0 <= self.image_shear <= 1.0, "augment.image_shear", "must lie in [0, 1]")
+        _check(0.25 <= self.image_width_scale[0] <= self.image_width_scale[1] <= 4.0, "augment.image_width_scale",
+               "must be [low, high] within [0.25, 4]")
+        _check(self.image_elastic >= 0 and self.image_blur >= 0, "augment.image_elastic",
+               "and image_blur must be >= 0")
+        _check(0 <= self.image_stroke <= 4, "augment.image_stroke", "must lie in [0, 4] pixels")
+        _check(0.0 < self.image_contrast[0] <= self.image_contrast[1], "augment.image_contrast",
+               "must be [low, high] with 0 < low")
 
 
 @dataclass(frozen=True)
@@ -74,6 +102,10 @@ class ModelConfig:
     conv_channels: int = 0  # 0: no convolution in front of the recurrent layers
     conv_kernel: int = 5
     conv_stride: int = 1  # >1 shortens the sequence the recurrent layers see
+    # crnn_ctc only: one 3x3 convolution block per entry (its output channels), each halving the height;
+    # the first `cnn_width_pools` blocks also halve the width, so a frame covers 2**cnn_width_pools pixels.
+    cnn_channels: tuple[int, ...] = (16, 32, 48, 64)
+    cnn_width_pools: int = 2
 
     def validate(self) -> None:
         from asr.models import MODEL_CATALOGUE  # the catalogue imports nothing from here
@@ -86,6 +118,10 @@ class ModelConfig:
         _check(self.conv_stride >= 1 and self.conv_kernel >= 1, "model.conv_stride", "and conv_kernel must be positive")
         _check(self.conv_stride == 1 or self.conv_channels > 0, "model.conv_stride",
                "needs model.conv_channels > 0 (the stride belongs to the convolution)")
+        _check(len(self.cnn_channels) >= 1 and all(channels >= 1 for channels in self.cnn_channels),
+               "model.cnn_channels", "must list at least one positive channel count")
+        _check(0 <= self.cnn_width_pools <= len(self.cnn_channels), "model.cnn_width_pools",
+               "must lie in [0, len(model.cnn_channels)]")
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,17 @@ class ExperimentConfig:
     def validate(self) -> ExperimentConfig:
         for section in dataclasses.fields(self):
             getattr(self, section.name).validate()
+        from asr.models import IMAGE_MODELS
+
+        is_image = self.features.kind == "image"
+        _check(is_image == (self.model.name in IMAGE_MODELS), "model.name",
+               f"{self.model.name!r} does not take {'image' if is_image else 'audio'} features; image models: "
+               f"{sorted(IMAGE_MODELS)} (with features.kind: image)")
+        _check(not is_image or self.data.max_batch_seconds == 0, "data.max_batch_seconds",
+               "applies to audio; image batches hold data.batch_size images")
+        _check(not is_image or self.features.image_height >> len(self.model.cnn_channels) >= 1,
+               "model.cnn_channels", f"{len(self.model.cnn_channels)} blocks halve the height "
+               f"{len(self.model.cnn_channels)} times: more than features.image_height={self.features.image_height} allows")
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,18 @@
+"""Front-ends: audio features (features.py) and handwriting images (image.py), chosen by `features.kind`."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from asr.config import FeatureConfig
+
+
+def build_frontend(config: FeatureConfig) -> nn.Module:
+    """The front-end that `config.kind` names: ImageFrontend for "image", FeatureExtractor otherwise."""
+    if config.kind == "image":
+        from asr.frontend.image import ImageFrontend
+
+        return ImageFrontend(config)
+    from asr.frontend.features import FeatureExtractor
+
+    return FeatureExtractor(config)
