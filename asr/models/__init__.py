@@ -6,11 +6,16 @@ from collections.abc import Callable
 
 from torch import nn
 
+from asr.models.cnn import CRNNRecognizer, build_crnn_ctc
 from asr.models.recognizer import CTCRecognizer, build_rnn_ctc
 
 MODEL_CATALOGUE: dict[str, Callable[..., nn.Module]] = {
     "rnn_ctc": build_rnn_ctc,
+    "crnn_ctc": build_crnn_ctc,
 }
+
+# Architectures that read images (features.kind: image); all others read audio features.
+IMAGE_MODELS = frozenset({"crnn_ctc"})
 
 
 def build_model(config, frontend: nn.Module, vocab_size: int) -> nn.Module:
@@ -20,4 +25,4 @@ def build_model(config, frontend: nn.Module, vocab_size: int) -> nn.Module:
     return MODEL_CATALOGUE[config.name](config, frontend, vocab_size)
 
 
-__all__ = ["MODEL_CATALOGUE", "CTCRecognizer", "build_model"]
+__all__ = ["IMAGE_MODELS", "MODEL_CATALOGUE", "CRNNRecognizer", "CTCRecognizer", "build_model"]
