@@ -1,4 +1,7 @@
-"""Loading trained models and transcribing with them: the library behind `asr transcribe` and `asr evaluate`."""
+"""Loading trained models and transcribing with them: the library behind `asr transcribe` and `asr evaluate`.
+
+A model reads audio or images as its config says (`features.kind`); the same Transcriber serves both.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from asr.audio import AUDIO_EXTENSIONS, load_audio
 from asr.config import ExperimentConfig, from_dict
 from asr.decoding.greedy import greedy_decode
 from asr.decoding.hypothesis import Hypothesis
-from asr.frontend.features import FeatureExtractor
+from asr.frontend import build_frontend
+from asr.frontend.image import IMAGE_EXTENSIONS
 from asr.models import build_model
 from asr.text import Vocabulary, get_normalizer
 from asr.training.state import load_checkpoint
@@ -46,19 +50,21 @@ class FileResult:
     path: Path
     hypothesis: Hypothesis | None = None
     error: Exception | None = None
-    duration: float = 0.0  # seconds of audio
+    duration: float = 0.0  # seconds of audio (0 for images)
 
 
 class Transcriber:
-    """A trained model with its vocabulary and config, ready to decode audio on `device`."""
+    """A trained model with its vocabulary and config, ready to decode audio (or images, for an image
+    model: `is_image`) on `device`."""
 
     def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary, config: ExperimentConfig,
                  device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.vocabulary, self.config = vocabulary, config
-        self.frontend: FeatureExtractor = model.frontend
+        self.frontend = model.frontend  # FeatureExtractor or ImageFrontend
         self.sample_rate = config.features.sample_rate
+        self.is_image = config.features.kind == "image"
         self.normalize = get_normalizer(config.data.normalizer)
 
     @classmethod
@@ -66,7 +72,7 @@ class Transcriber:
         checkpoint = load_checkpoint(path)
         config = from_dict(checkpoint["config"])
         vocabulary = Vocabulary(checkpoint["vocabulary"])
-        model = build_model(config.model, FeatureExtractor(config.features), len(vocabulary))
+        model = build_model(config.model, build_frontend(config.features), len(vocabulary))
         model.load_state_dict(checkpoint["model"])
         return cls(model, vocabulary, config, device)
 
@@ -74,6 +80,25 @@ class Transcriber:
     def transcribe_waveforms(self, waveforms: Sequence[torch.Tensor]) -> list[Hypothesis]:
         """Mono waveforms `(num_samples,)` at `self.sample_rate` -> one Hypothesis each, decoded as one batch."""
         return self._decode_features([self.frontend(waveform) for waveform in waveforms])
+
+    @property
+    def input_extensions(self) -> tuple[str, ...]:
+        """File name extensions this model reads (lower case), for expanding directories."""
+        return IMAGE_EXTENSIONS if self.is_image else AUDIO_EXTENSIONS
+
+    def _load_features(self, path: str | Path) -> tuple[torch.Tensor, float]:
+        """features `(num_frames, num_features)` of one file, and its duration in seconds (0 for images)."""
+        if not self.is_image:
+            waveform = load_audio(path, self.sample_rate)
+            with torch.no_grad():
+                return self.frontend(waveform), len(waveform) / self.sample_rate
+        features = self.frontend(self.frontend.load(path))
+        # An image narrower than one output frame is padded with blank paper: it then decodes (most
+        # likely to nothing) instead of failing in the recurrent layers, which need a frame at least.
+        shortfall = self.model.min_width(1) - features.shape[0]
+        if shortfall > 0:
+            features = torch.nn.functional.pad(features, (0, 0, 0, shortfall))
+        return features, 0.0
 
     @torch.no_grad()
     def _decode_features(self, features: list[torch.Tensor]) -> list[Hypothesis]:
@@ -90,15 +115,13 @@ class Transcriber:
         pending: list[tuple[FileResult, torch.Tensor]] = []
         for path in paths:
             try:
-                waveform = load_audio(path, self.sample_rate)
-                with torch.no_grad():
-                    features = self.frontend(waveform)
+                features, duration = self._load_features(path)
             except (OSError, ValueError) as error:
                 yield from self._flush(pending)
                 pending = []
                 yield FileResult(Path(path), error=error)
                 continue
-            pending.append((FileResult(Path(path), duration=len(waveform) / self.sample_rate), features))
+            pending.append((FileResult(Path(path), duration=duration), features))
             if len(pending) == batch_size:
                 yield from self._flush(pending)
                 pending = []
@@ -116,23 +139,25 @@ def load_model(name_or_path: str | Path | None = None, device: torch.device | st
     return Transcriber.from_checkpoint(resolve_model_path(name_or_path), device)
 
 
-def expand_audio_paths(paths: Iterable[str | Path]) -> list[Path]:
+def expand_audio_paths(paths: Iterable[str | Path], extensions: Sequence[str] = AUDIO_EXTENSIONS) -> list[Path]:
     """Files as given (existing or not: a missing one is reported when read), and directories expanded
-    to the audio files below them, sorted."""
+    to the files below them with one of `extensions` (audio by default; a Transcriber's
+    `input_extensions` for the files its model reads), sorted."""
     expanded: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            expanded.extend(sorted(child for child in path.rglob("*") if child.suffix.lower() in AUDIO_EXTENSIONS))
+            expanded.extend(sorted(child for child in path.rglob("*") if child.suffix.lower() in extensions))
         else:
             expanded.append(path)
     return expanded
 
 
 def transcribe(paths: Iterable[str | Path], model: str | Path | None = None) -> list[str]:
-    """Texts of audio files (directories are expanded); raises on the first file that cannot be read."""
+    """Texts of audio files, or image files for an image model (directories are expanded); raises on the
+    first file that cannot be read."""
     transcriber = load_model(model)
     texts = []
-    for result in transcriber.transcribe_files(expand_audio_paths(paths)):
+    for result in transcriber.transcribe_files(expand_audio_paths(paths, transcriber.input_extensions)):
         if result.error is not None:
             raise result.error
         texts.append(result.hypothesis.text)

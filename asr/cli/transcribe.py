@@ -1,4 +1,4 @@
-"""`asr transcribe PATHS... [--model M] [--format txt|json]`"""
+"""`asr transcribe PATHS... [--model M] [--format txt|json]`: audio files, or image files for a handwriting model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from asr.training.state import CheckpointError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files, or directories searched for them")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files (image files: .png .jpg .jpeg .tif .tiff .bmp "
+                                                        "for a handwriting model), or directories searched for them")
     parser.add_argument("--model", default=None, help="bundled model name or checkpoint path (default: the "
                                                       "bundled default model)")
     parser.add_argument("--format", choices=["txt", "json"], default="txt",
@@ -31,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, CheckpointError) as error:
         report_error("transcribe", error)
         return 2
-    paths = expand_audio_paths(args.paths)
+    paths = expand_audio_paths(args.paths, transcriber.input_extensions)
     if not paths:
-        report_error("transcribe", f"no audio files found in {' '.join(args.paths)}")
+        kind = "image" if transcriber.is_image else "audio"
+        report_error("transcribe", f"no {kind} files found in {' '.join(args.paths)}")
         return 1
     num_failed = 0
     for result in transcriber.transcribe_files(paths, args.batch_size):

@@ -1,10 +1,11 @@
-"""Datasets that turn manifest items into model inputs, one utterance at a time."""
+"""Datasets that turn manifest items into model inputs, one utterance (or one image) at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -18,7 +19,7 @@ from asr.text import Vocabulary
 @dataclass(frozen=True)
 class Example:
     item_id: str
-    features: torch.Tensor  # (num_frames, num_features)
+    features: torch.Tensor  # (num_frames, num_features); for images (width, image_height)
     tokens: torch.Tensor  # (num_tokens,) int64
     text: str
 
@@ -54,6 +55,43 @@ class SpeechDataset(Dataset):
             features = spec_augment(features, self.augment, generator)
         tokens = torch.tensor(self.vocabulary.encode(self.texts[index], item.id), dtype=torch.long)
         return Example(item.id, features, tokens, self.texts[index])
+
+
+class ImageDataset(Dataset):
+    """Handwriting images, indexed like SpeechDataset by `(index, augment_seed)` pairs; the seed drives
+    this item's distortions. Examples hold features `(width, image_height)`, so `collate_examples` pads
+    along the width with blank paper (zeros) and the true widths become the feature lengths.
+    """
+
+    def __init__(self, items: Sequence, texts: Sequence[str], vocabulary: Vocabulary, frontend,
+                 augment: AugmentConfig | None = None):
+        if len(items) != len(texts):
+            raise ValueError(f"{len(items)} items but {len(texts)} texts")
+        self.items, self.texts, self.vocabulary = list(items), list(texts), vocabulary
+        self.frontend, self.augment = frontend, augment
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Example:
+        from asr.frontend.image_augment import augment_image
+
+        index, augment_seed = key if isinstance(key, tuple) else (key, 0)
+        item = self.items[index]
+        ink = self.frontend.load(item.path)
+        if self.augment is not None and self.augment.image_prob > 0:
+            ink = torch.from_numpy(augment_image(ink.numpy(), self.augment, np.random.default_rng(augment_seed)))
+        features = self.frontend(ink)
+        tokens = torch.tensor(self.vocabulary.encode(self.texts[index], item.id), dtype=torch.long)
+        return Example(item.id, features, tokens, self.texts[index])
+
+
+def build_dataset(items: Sequence, texts: Sequence[str], vocabulary: Vocabulary, frontend,
+                  augment: AugmentConfig | None = None) -> Dataset:
+    """The dataset for `frontend`'s modality: ImageDataset for an image front-end, else SpeechDataset."""
+    if frontend.config.kind == "image":
+        return ImageDataset(items, texts, vocabulary, frontend, augment)
+    return SpeechDataset(items, texts, vocabulary, frontend, augment)
 
 
 @dataclass

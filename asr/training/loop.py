@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from asr.config import ExperimentConfig
-from asr.data.datasets import Batch, SpeechDataset, collate_examples
+from asr.data.datasets import Batch, build_dataset, collate_examples
 from asr.data.sampler import BucketBatchSampler
 from asr.decoding.greedy import greedy_tokens
 from asr.metrics import ErrorCounts, batched_edit_counts, split_words_on_device
@@ -106,7 +106,7 @@ class TrainingRun:
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
     sampler: BucketBatchSampler
-    train_dataset: SpeechDataset
+    train_dataset: torch.utils.data.Dataset  # SpeechDataset or ImageDataset
     dev_loader: DataLoader
     device: torch.device
     state: TrainState
@@ -254,12 +254,12 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
         minutes_before = saved.pop("minutes")
         state = TrainState(**saved)
         restore_rng_state(checkpoint["rng"])
-    dev_loader = DataLoader(SpeechDataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
+    dev_loader = DataLoader(build_dataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
                             batch_sampler=BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size,
                                                              shuffle=False),
                             collate_fn=collate_examples, num_workers=config.data.num_workers,
                             generator=torch.Generator())
-    train_dataset = SpeechDataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
+    train_dataset = build_dataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
     run = TrainingRun(config, data, model, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
                       dev_loader, device, state, MetricsLog(out_dir, state.history, state.step), out_dir, time.monotonic(),
                       minutes_before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import torch
@@ -10,8 +11,9 @@ from tqdm import tqdm
 
 from asr.audio import load_audio
 from asr.config import ExperimentConfig
-from asr.data.manifest import read_manifest
-from asr.frontend.features import FeatureExtractor
+from asr.data.manifest import format_problems, read_manifest
+from asr.frontend import build_frontend
+from asr.frontend.image_augment import min_width_scale
 from asr.models import build_model
 from asr.text import Vocabulary, get_normalizer
 
@@ -29,7 +31,7 @@ class PreparedData:
     vocabulary: Vocabulary
     train_items: list
     train_texts: list[str]
-    train_lengths: list[float]  # samples at the model's rate, for length bucketing
+    train_lengths: list[float]  # samples at the model's rate (images: scaled widths), for length bucketing
     dev_items: list
     dev_texts: list[str]
     dev_lengths: list[float]
@@ -71,28 +73,60 @@ def _load_split(paths: tuple[str, ...], field_name: str, normalize, config: Expe
     return kept, texts
 
 
-def _drop_infeasible(items: list, texts: list[str], vocabulary: Vocabulary, model: torch.nn.Module,
-                     frontend: FeatureExtractor, speed_factor: float, path: str) -> tuple[list, list[str]]:
+def _item_sizes(items: list, frontend: torch.nn.Module, path: str) -> list[float]:
+    """Each item's length for bucketing and the CTC check: samples at the model's rate for audio (from the
+    manifest's duration), pixel columns after height normalisation for images (from the file's header:
+    Pillow opens lazily, so nothing is decoded)."""
+    if frontend.config.kind != "image":
+        return [item.duration * frontend.config.sample_rate for item in items]
+    widths, problems = [], []
+    for item in items:
+        try:
+            widths.append(frontend.input_width(item.path))
+        except (FileNotFoundError, ValueError) as error:
+            problems.append(f"{item.id}: {error}")
+    if problems:
+        raise DataError(format_problems(path, problems))
+    return widths
+
+
+def _input_frames(sizes: list[float], frontend: torch.nn.Module, speedup: float) -> torch.Tensor:
+    """Feature frames of items of `sizes` (see _item_sizes) once shortened `speedup` >= 1 times (the
+    fastest speed perturbation, or the narrowest image stretch): the worst case training can meet."""
+    if frontend.config.kind == "image":
+        return torch.tensor([int(width / speedup) for width in sizes], dtype=torch.long)
+    return frontend.num_frames(torch.tensor([int(num_samples / speedup) for num_samples in sizes]))
+
+
+def _drop_infeasible(items: list, texts: list[str], sizes: list[float], vocabulary: Vocabulary,
+                     model: torch.nn.Module, frontend: torch.nn.Module, speedup: float,
+                     path: str) -> tuple[list, list[str], list[float]]:
     """Leave out items whose transcript cannot fit their output frames under CTC (a label repeated in a
-    row needs a blank between), counting frames after the fastest speed perturbation."""
-    sample_rate = frontend.config.sample_rate
-    num_samples = torch.tensor([int(item.duration * sample_rate / speed_factor) for item in items])
-    output_lens = model.output_lengths(frontend.num_frames(num_samples)).tolist()
-    kept_items, kept_texts, dropped = [], [], []
-    for item, text, frames in zip(items, texts, output_lens):
+    row needs a blank between), counting frames after the strongest shrinking augmentation; the model's
+    `output_lengths` decides, and an image's message names its file and the model's minimum width."""
+    output_lens = model.output_lengths(_input_frames(sizes, frontend, speedup)).tolist()
+    is_image = frontend.config.kind == "image"
+    kept_items, kept_texts, kept_sizes, dropped = [], [], [], []
+    for item, text, size, frames in zip(items, texts, sizes, output_lens):
         tokens = vocabulary.encode(text, item.id)
         needed = len(tokens) + sum(1 for left, right in zip(tokens, tokens[1:]) if left == right)
         if needed <= frames:
             kept_items.append(item)
             kept_texts.append(text)
+            kept_sizes.append(size)
+        elif is_image:
+            dropped.append(f"{item.id} ({item.path.name}: {needed} labels need a width of "
+                           f"{math.ceil(model.min_width(needed) * speedup)} px, it is {int(size)} px at height "
+                           f"{frontend.config.image_height})")
         else:
             dropped.append(f"{item.id} ({needed} labels, {frames} frames)")
     if dropped:
-        logger.warning("%s: %d items too short for CTC left out: %s%s", path, len(dropped), ", ".join(dropped[:10]),
+        what = "images too narrow" if is_image else "items too short"
+        logger.warning("%s: %d %s for CTC left out: %s%s", path, len(dropped), what, ", ".join(dropped[:10]),
                        " ..." if len(dropped) > 10 else "")
     if not kept_items:
-        raise DataError(f"{path}: every item is too short for its transcript under CTC")
-    return kept_items, kept_texts
+        raise DataError(f"{path}: every item is too short for its transcript under CTC: {', '.join(dropped[:10])}")
+    return kept_items, kept_texts, kept_sizes
 
 
 def prepare_data(config: ExperimentConfig, vocabulary_tokens: list[str] | None = None) -> PreparedData:
@@ -110,19 +144,22 @@ def prepare_data(config: ExperimentConfig, vocabulary_tokens: list[str] | None =
 
 
 def build_recognizer(config: ExperimentConfig, data: PreparedData, fit_global_stats: bool) -> torch.nn.Module:
-    """Build the model; drop CTC-infeasible items from `data` in place; estimate global feature
-    statistics from the training audio when the config asks for them."""
-    frontend = FeatureExtractor(config.features)
+    """Build the model; drop CTC-infeasible items from `data` in place and set its lengths from the
+    front-end; estimate global feature statistics from the training audio when the config asks for them."""
+    frontend = build_frontend(config.features)
     model = build_model(config.model, frontend, len(data.vocabulary))
-    fastest = max(config.augment.speed_factors, default=1.0)
-    data.train_items, data.train_texts = _drop_infeasible(data.train_items, data.train_texts, data.vocabulary, model,
-                                                          frontend, max(1.0, fastest), "training data")
-    data.dev_items, data.dev_texts = _drop_infeasible(data.dev_items, data.dev_texts, data.vocabulary, model,
-                                                      frontend, 1.0, config.data.dev_manifest)
-    rate = config.features.sample_rate
-    data.train_lengths = [item.duration * rate for item in data.train_items]
-    data.dev_lengths = [item.duration * rate for item in data.dev_items]
+    if config.features.kind == "image":
+        speedup = 1.0 / min_width_scale(config.augment)
+    else:
+        speedup = max(1.0, max(config.augment.speed_factors, default=1.0))
+    train_sizes = _item_sizes(data.train_items, frontend, "training data")
+    dev_sizes = _item_sizes(data.dev_items, frontend, config.data.dev_manifest)
+    data.train_items, data.train_texts, data.train_lengths = _drop_infeasible(
+        data.train_items, data.train_texts, train_sizes, data.vocabulary, model, frontend, speedup, "training data")
+    data.dev_items, data.dev_texts, data.dev_lengths = _drop_infeasible(
+        data.dev_items, data.dev_texts, dev_sizes, data.vocabulary, model, frontend, 1.0, config.data.dev_manifest)
     if fit_global_stats and config.features.normalize == "global":
+        rate = config.features.sample_rate
         step = max(1, len(data.train_items) // GLOBAL_STATS_MAX_ITEMS)
         sample = data.train_items[::step]
         frontend.fit_global_stats(load_audio(item.path, rate) for item in tqdm(sample, desc="feature statistics",
