@@ -348,6 +348,24 @@ def _torch_counts(ref_seqs: Sequence[Sequence], hyp_seqs: Sequence[Sequence], un
     return [ErrorCounts(*row) for row in rows]
 
 
+def sequence_edit_counts(hyps: Tensor, hyp_lens: Tensor, refs: Tensor, ref_lens: Tensor,
+                         backend: Backend = "auto") -> tuple[Tensor, Tensor, Tensor]:
+    """`batched_edit_counts` with the backend choice of `edit_counts`: on the CPU, "auto" aligns the id
+    sequences with RapidFuzz (faster there, same counts); elsewhere the batch stays on its device.
+
+    hyps (B, Lh), hyp_lens (B,), refs (B, Lr), ref_lens (B,) -> (substitutions, deletions, insertions), each (B,).
+    """
+    _check_unit_backend("char", backend)
+    if backend == "torch" or (backend == "auto" and hyps.device.type != "cpu"):
+        return batched_edit_counts(hyps, hyp_lens, refs, ref_lens)
+    hyp_rows = [row[:length] for row, length in zip(hyps.tolist(), hyp_lens.tolist())]
+    ref_rows = [row[:length] for row, length in zip(refs.tolist(), ref_lens.tolist())]
+    counts = _rapidfuzz_counts(ref_rows, hyp_rows)
+    table = torch.tensor([[count.substitutions, count.deletions, count.insertions] for count in counts],
+                         dtype=torch.long).reshape(-1, 3)
+    return table[:, 0], table[:, 1], table[:, 2]
+
+
 def edit_counts(
     refs: Sequence[str],
     hyps: Sequence[str],

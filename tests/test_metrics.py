@@ -13,6 +13,7 @@ from rapidfuzz.distance import Levenshtein
 from asr.metrics import (
     ErrorCounts,
     batched_edit_counts,
+    sequence_edit_counts,
     char_error_rate,
     corpus_counts,
     edit_counts,
@@ -354,3 +355,15 @@ def test_cuda_strings_equal_jiwer(unit):
     counts = edit_counts(RANDOM_REFS, RANDOM_HYPS, unit, backend="auto", device="cuda")
     got = [(item.substitutions, item.deletions, item.insertions, item.reference_length) for item in counts]
     assert got == _jiwer_per_pair(RANDOM_REFS, RANDOM_HYPS, unit)
+
+
+@pytest.mark.parametrize("backend", ["torch", "rapidfuzz", "auto"])
+def test_sequence_edit_counts_agree_across_backends(backend):
+    generator = torch.Generator().manual_seed(5)
+    hyps = torch.randint(0, 4, (50, 9), generator=generator)
+    refs = torch.randint(0, 4, (50, 7), generator=generator)
+    hyp_lens = torch.randint(0, 10, (50,), generator=generator)
+    ref_lens = torch.randint(0, 8, (50,), generator=generator)
+    expected = batched_edit_counts(hyps, hyp_lens, refs, ref_lens)
+    for got, want in zip(sequence_edit_counts(hyps, hyp_lens, refs, ref_lens, backend=backend), expected):
+        assert got.tolist() == want.tolist()
