@@ -185,6 +185,34 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DecodingConfig:
+    """How a model's emissions become text; a checkpoint carries these as its decoding defaults
+    (`asr lm tune` writes the tuned lm_weight and word_bonus here). Scores are natural logs."""
+
+    decoder: Literal["greedy", "beam"] = "greedy"
+    beam_size: int = 32
+    token_top_k: int = 10  # per frame, only the k most likely tokens extend prefixes (0: no limit)
+    token_min_logp: float = -10.0  # ... and only those with a log-prob at least this (the best one always)
+    beam_threshold: float = 25.0  # drop prefixes scoring this far below the frame's best
+    lm: str = ""  # ARPA file of an n-gram LM ("": none)
+    lm_kind: Literal["auto", "word", "char"] = "auto"  # auto: char if every LM word is one token
+    lm_weight: float = 0.5  # alpha: multiplies the LM's natural-log probabilities
+    word_bonus: float = 0.0  # beta: added per LM unit (a word; a token with a char LM)
+    unk_score: float = -10.0  # LM log-prob of a word the LM does not know, when it has no <unk>
+    hotwords: tuple[str, ...] = ()  # phrases to boost, spelled in the model's vocabulary
+    hotword_weight: float = 2.0  # bonus per token of a completed hotword
+    nbest: int = 1
+
+    def validate(self) -> None:
+        _check(self.beam_size >= 1, "decoding.beam_size", "must be positive")
+        _check(self.token_top_k >= 0, "decoding.token_top_k", "must be >= 0 (0: no limit)")
+        _check(self.beam_threshold > 0, "decoding.beam_threshold", "must be positive")
+        _check(1 <= self.nbest <= self.beam_size, "decoding.nbest", f"must lie in [1, beam_size={self.beam_size}]")
+        _check(self.decoder == "beam" or not (self.lm or self.hotwords), "decoding.decoder",
+               "must be 'beam' to use an LM or hotwords (greedy decoding ignores them)")
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -192,6 +220,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
 
     def validate(self) -> ExperimentConfig:
         for section in dataclasses.fields(self):
