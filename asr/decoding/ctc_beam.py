@@ -1,0 +1,742 @@
+"""CTC prefix beam search with shallow fusion of an n-gram LM, hotword boosting and n-best output.
+
+The search runs in one numba-compiled function per utterance (`_prefix_search`); Python only
+prepares arrays and turns the result into `Hypothesis` objects. A batch is decoded utterance by
+utterance, either in a loop or on a thread pool (the compiled function releases the GIL).
+
+Data layout, chosen so that the hot loop touches only flat arrays:
+- Every prefix ever considered is a node of a trie stored in arrays (parent, last token, depth), so
+  a prefix is one int and extending it is one hash look-up ((parent, token) -> child).
+- Everything that depends on the prefix alone is computed once, when its node is created, and
+  cached on the node: the LM state, the spelling state of the word being written, the hotword
+  state, and `extra`, the prefix's non-acoustic score (alpha * LM + beta * units + hotword bonus).
+- A beam entry is (node, log p_blank, log p_nonblank), the two CTC path sums of prefix search.
+  Candidates of one frame are merged by node through a per-node slot stamped with the frame.
+
+Scores are natural logarithms. A hypothesis' score is log P_ctc(prefix) + extra, where extra also
+holds the end-of-sentence LM score once the utterance ends.
+
+LM fusion:
+- word LM: a word is scored when a `<space>` ends it (and at the end of the utterance); the word
+  being spelled is tracked in a trie of the LM's words spelled in acoustic tokens, so a prefix that
+  leaves every known word pays the unknown-word score at once instead of at its end.
+- char LM: every non-blank token is one LM unit (its vocabulary spelling, `<space>` included).
+- beta (`word_bonus`) is added per LM unit: per word with a word LM or without LM, per token with
+  a char LM, so it offsets the LM's cost per unit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import torch
+
+from asr.config import DecodingConfig
+from asr.decoding.hypothesis import Hypothesis
+from asr.text import BLANK_ID, SPACE, Vocabulary
+
+logger = logging.getLogger(__name__)
+
+LN10 = math.log(10.0)
+LN2 = math.log(2.0)
+NO_LM, WORD_LM, CHAR_LM = 0, 1, 2
+NEG_INF = -np.inf
+
+
+def _jit(function):
+    """numba.njit with an on-disk cache when the package directory (or numba's cache dir) is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available": compile on each run instead
+        return numba.njit(cache=False, nogil=True)(function)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hash tables of int64 keys -> int32 values (open addressing, linear probing), usable inside numba.
+
+@_jit
+def _slot_of(key, mask):
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(33)) & mask
+
+
+@_jit
+def _find(keys, values, key):
+    mask = keys.shape[0] - 1
+    slot = _slot_of(key, mask)
+    while True:
+        stored = keys[slot]
+        if stored == key:
+            return values[slot]
+        if stored == -1:
+            return -1
+        slot = (slot + 1) & mask
+
+
+@_jit
+def _insert(keys, values, key, value):
+    mask = keys.shape[0] - 1
+    slot = _slot_of(key, mask)
+    while keys[slot] != -1 and keys[slot] != key:
+        slot = (slot + 1) & mask
+    keys[slot] = key
+    values[slot] = value
+
+
+@_jit
+def _build_table(key_array, value_array):
+    size = 16
+    while size < 2 * key_array.shape[0]:
+        size *= 2
+    keys = np.full(size, -1, np.int64)
+    values = np.full(size, -1, np.int32)
+    for index in range(key_array.shape[0]):
+        _insert(keys, values, key_array[index], value_array[index])
+    return keys, values
+
+
+def _table(pairs: Mapping[int, int] | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(pairs, tuple):
+        key_array, value_array = pairs
+    else:
+        key_array = np.fromiter(pairs.keys(), np.int64, len(pairs))
+        value_array = np.fromiter(pairs.values(), np.int32, len(pairs))
+    return _build_table(np.ascontiguousarray(key_array, np.int64), np.ascontiguousarray(value_array, np.int32))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The n-gram scorer: a backoff model compiled into arrays.
+
+
+@dataclass(frozen=True)
+class NgramTables:
+    """A backoff n-gram model in arrays, for the compiled search.
+
+    Node 0 is the empty context; every n-gram is a node whose parent is its first n-1 words.
+    `keys/values` map parent * num_words + word -> node. `suffix[node]` is the node of the longest
+    proper suffix of its words that the model holds, the context after backing off once.
+    Probabilities and backoff weights are natural logs.
+    """
+
+    words: tuple[str, ...]
+    order: int
+    keys: np.ndarray  # (S,) int64
+    values: np.ndarray  # (S,) int32
+    logp: np.ndarray  # (N,) float64
+    backoff: np.ndarray  # (N,) float64
+    suffix: np.ndarray  # (N,) int32
+    node_order: np.ndarray  # (N,) int32, 0 for the root
+    bos_state: int  # context at the start of a sentence: the node of <s>, or the root
+    eos_word: int  # id of </s>, or -1
+    unk_word: int  # id of <unk>, or -1
+
+    @property
+    def word_ids(self) -> dict[str, int]:
+        return {word: index for index, word in enumerate(self.words)}
+
+    @classmethod
+    def from_ngrams(cls, ngrams: Mapping[tuple[str, ...], tuple[float, float]], log_base: float = 10.0) -> NgramTables:
+        """n-grams `{(w1, ..., wn): (log prob, log backoff)}` as an ARPA file holds them (log base 10 by default).
+
+        Every n-gram's first n-1 words must themselves be an n-gram of the model (ARPA requires it).
+        """
+        scale = math.log(log_base)
+        unigrams = sorted(words[0] for words in ngrams if len(words) == 1)
+        if not unigrams:
+            raise ValueError("the n-gram model has no unigrams")
+        word_id = {word: index for index, word in enumerate(unigrams)}
+        num_words = len(unigrams)
+        by_order = sorted(ngrams, key=len)
+        order = len(by_order[-1])
+        node_of: dict[tuple[str, ...], int] = {(): 0}
+        logp, backoff, node_order, parent_keys = [0.0], [0.0], [0], []
+        for words in by_order:
+            parent = node_of.get(words[:-1])
+            if parent is None:
+                raise ValueError(f"n-gram {' '.join(words)!r} has no entry for its context {' '.join(words[:-1])!r}")
+            last = word_id.get(words[-1])
+            if last is None:
+                raise ValueError(f"n-gram {' '.join(words)!r} uses {words[-1]!r}, which is not a unigram")
+            node_of[words] = len(logp)
+            log_prob, log_backoff = ngrams[words]
+            logp.append(log_prob * scale)
+            backoff.append(log_backoff * scale)
+            node_order.append(len(words))
+            parent_keys.append(parent * num_words + last)
+        suffix = np.zeros(len(logp), np.int32)
+        for words, node in node_of.items():
+            for start in range(1, len(words) + 1):  # the longest proper suffix that the model holds
+                found = node_of.get(words[start:])
+                if found is not None:
+                    suffix[node] = found
+                    break
+        keys, values = _table((np.asarray(parent_keys, np.int64), np.arange(1, len(logp), dtype=np.int32)))
+        bos_state = node_of.get(("<s>",), 0)
+        return cls(tuple(unigrams), order, keys, values, np.asarray(logp), np.asarray(backoff), suffix,
+                   np.asarray(node_order, np.int32), bos_state, word_id.get("</s>", -1), word_id.get("<unk>", -1))
+
+    def score(self, context: Sequence[str], word: str) -> float:
+        """Natural-log probability of `word` after the words of `context` (for tests and reports)."""
+        ids = self.word_ids
+        state = 0
+        for item in context:
+            state = self._step(state, ids[item])[1]
+        return self._step(state, ids[word])[0]
+
+    def _step(self, state: int, word: int) -> tuple[float, int]:
+        logp, next_state = _lm_score(state, word, len(self.words), self.keys, self.values, self.logp, self.backoff,
+                                     self.suffix, self.node_order, self.order, 0.0)
+        return float(logp), int(next_state)
+
+
+@_jit
+def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order, unk_logp):
+    """(natural-log probability of `word` after context node `state`, the context node after it)."""
+    if word < 0:
+        return unk_logp, 0
+    total = 0.0
+    context = state
+    while True:
+        child = _find(keys, values, np.int64(context) * num_words + word)
+        if child >= 0:
+            total += logp[child]
+            if node_order[child] >= order:  # a full-order n-gram: its suffix is the next context
+                return total, suffix[child]
+            return total, child
+        if context == 0:
+            return total + unk_logp, 0  # not even a unigram (cannot happen for words of the model)
+        total += backoff[context]
+        context = suffix[context]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Compiled LM and hotwords for one acoustic vocabulary.
+
+
+def _empty_table() -> tuple[np.ndarray, np.ndarray]:
+    return np.full(16, -1, np.int64), np.full(16, -1, np.int32)
+
+
+@dataclass(frozen=True)
+class FusionArrays:
+    """Everything the compiled search needs besides the emissions, as arrays of fixed dtypes."""
+
+    lm_kind: int
+    num_lm_words: int
+    lm_keys: np.ndarray
+    lm_values: np.ndarray
+    lm_logp: np.ndarray
+    lm_backoff: np.ndarray
+    lm_suffix: np.ndarray
+    lm_node_order: np.ndarray
+    lm_order: int
+    bos_state: int
+    eos_word: int
+    unk_state: int  # context after an unknown word
+    unk_logp: float
+    token_word: np.ndarray  # (V,) char LM: LM word id of each acoustic token (-1: unknown)
+    spell_keys: np.ndarray  # word LM: trie of LM words spelled in tokens: node * V + token -> child
+    spell_values: np.ndarray
+    spell_word: np.ndarray  # (num spelling nodes,) LM word id ending at the node, or -1
+    hot_keys: np.ndarray  # hotwords: Aho-Corasick automaton over token ids
+    hot_values: np.ndarray
+    hot_fail: np.ndarray  # (H,) int32
+    hot_score: np.ndarray  # (H,) float64: bonus of the partial match ending at the node
+    hot_end: np.ndarray  # (H,) bool: a whole hotword ends here
+
+    def arguments(self) -> tuple:
+        return (self.lm_kind, self.num_lm_words, self.lm_keys, self.lm_values, self.lm_logp, self.lm_backoff,
+                self.lm_suffix, self.lm_node_order, self.lm_order, self.bos_state, self.eos_word, self.unk_state,
+                self.unk_logp, self.token_word, self.spell_keys, self.spell_values, self.spell_word, self.hot_keys,
+                self.hot_values, self.hot_fail, self.hot_score, self.hot_end)
+
+
+def lm_unit_of_token(token: str) -> str:
+    """The LM word that stands for an acoustic token in a character LM: the token itself (`<space>` too)."""
+    return token
+
+
+def compile_fusion(vocabulary: Vocabulary, lm: NgramTables | None = None, lm_kind: str = "auto",
+                   unk_score: float = -10.0, hotwords: Iterable[str] = (), hotword_weight: float = 2.0) -> FusionArrays:
+    """Arrays for `_prefix_search` from an acoustic vocabulary, an optional LM and hotwords.
+
+    lm_kind: "word" (scored at `<space>`), "char" (scored per token) or "auto": char when every LM
+    unigram other than <s>, </s>, <unk> is a single token of the vocabulary, else word.
+    """
+    vocab_size = len(vocabulary)
+    token_word = np.full(vocab_size, -1, np.int32)
+    spell_keys, spell_values = _empty_table()
+    spell_word = np.full(1, -1, np.int32)
+    if lm is None:
+        kind = NO_LM
+        lm_arrays = (0, *_empty_table(), np.zeros(1), np.zeros(1), np.zeros(1, np.int32), np.zeros(1, np.int32), 1,
+                     0, -1, 0, 0.0)
+    else:
+        kind = _lm_kind(vocabulary, lm, lm_kind)
+        ids = lm.word_ids
+        unk_logp = lm.logp[_find(lm.keys, lm.values, np.int64(lm.unk_word))] if lm.unk_word >= 0 else unk_score
+        unk_state = lm._step(0, lm.unk_word)[1] if lm.unk_word >= 0 else 0
+        lm_arrays = (len(lm.words), lm.keys, lm.values, lm.logp, lm.backoff, lm.suffix, lm.node_order, lm.order,
+                     lm.bos_state, lm.eos_word, unk_state, float(unk_logp))
+        if kind == CHAR_LM:
+            for index, token in enumerate(vocabulary.tokens):
+                token_word[index] = ids.get(lm_unit_of_token(token), -1)
+            token_word[BLANK_ID] = -1
+        else:
+            spell_keys, spell_values, spell_word = _spelling_trie(vocabulary, lm.words)
+    hot = _hotword_automaton(vocabulary, hotwords, hotword_weight)
+    return FusionArrays(kind, *lm_arrays, token_word, spell_keys, spell_values, spell_word, *hot)
+
+
+def _lm_kind(vocabulary: Vocabulary, lm: NgramTables, requested: str) -> int:
+    if requested == "word":
+        return WORD_LM
+    if requested == "char":
+        return CHAR_LM
+    if requested != "auto":
+        raise ValueError(f"lm_kind must be auto, word or char, got {requested!r}")
+    tokens = set(vocabulary.tokens)
+    content = [word for word in lm.words if word not in ("<s>", "</s>", "<unk>")]
+    return CHAR_LM if content and all(word in tokens for word in content) else WORD_LM
+
+
+def _spelling_trie(vocabulary: Vocabulary, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trie of the LM's words spelled in acoustic token ids; words the vocabulary cannot spell are left out."""
+    vocab_size = len(vocabulary)
+    children: dict[int, int] = {}
+    ends = [-1]
+    skipped = 0
+    for word_id, word in enumerate(words):
+        if word in ("<s>", "</s>", "<unk>"):
+            continue
+        try:
+            tokens = vocabulary.encode(word)
+        except ValueError:
+            skipped += 1
+            continue
+        if not tokens or vocabulary.space_id in tokens:
+            skipped += 1
+            continue
+        node = 0
+        for token in tokens:
+            key = node * vocab_size + token
+            if key not in children:
+                children[key] = len(ends)
+                ends.append(-1)
+            node = children[key]
+        ends[node] = word_id
+    if skipped:
+        logger.info("%d LM words cannot be spelled with the acoustic vocabulary and are never hypothesised", skipped)
+    keys, values = _table(children) if children else _empty_table()
+    return keys, values, np.asarray(ends, np.int32)
+
+
+def _hotword_automaton(vocabulary: Vocabulary, hotwords: Iterable[str], weight: float) -> tuple:
+    """Aho-Corasick automaton over the token ids of the hotwords: goto table, fail links, partial bonus."""
+    vocab_size = len(vocabulary)
+    children: dict[int, int] = {}
+    depth, end = [0], [False]
+    child_lists: list[list[tuple[int, int]]] = [[]]
+    for hotword in hotwords:
+        tokens = vocabulary.encode(hotword, item_id=f"hotword {hotword!r}")
+        node = 0
+        for token in tokens:
+            key = node * vocab_size + token
+            if key not in children:
+                children[key] = len(depth)
+                child_lists[node].append((token, len(depth)))
+                depth.append(depth[node] + 1)
+                end.append(False)
+                child_lists.append([])
+            node = children[key]
+        if tokens:
+            end[node] = True
+    fail = [0] * len(depth)
+    queue = [child for _, child in child_lists[0]]
+    while queue:  # breadth first, so a node's fail link is computed before its children need it
+        node = queue.pop(0)
+        for token, child in child_lists[node]:
+            target = fail[node]
+            while target and (target * vocab_size + token) not in children:
+                target = fail[target]
+            candidate = children.get(target * vocab_size + token, 0)
+            fail[child] = candidate if candidate != child else 0
+            queue.append(child)
+    keys, values = _table(children) if children else _empty_table()
+    return (keys, values, np.asarray(fail, np.int32), weight * np.asarray(depth, np.float64), np.asarray(end, np.bool_))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The compiled search.
+
+
+@_jit
+def _logaddexp(first, second):
+    if first == -np.inf:
+        return second
+    if second == -np.inf:
+        return first
+    if first > second:
+        return first + math.log1p(math.exp(second - first))
+    return second + math.log1p(math.exp(first - second))
+
+
+@_jit
+def _grow(array, size):
+    grown = np.empty(size, array.dtype)
+    grown[:array.shape[0]] = array
+    return grown
+
+
+@_jit
+def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, beta):
+    """Non-acoustic score of a prefix once the utterance ends: its last word and </s>, no partial hotword."""
+    (lm_kind, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order, bos_state,
+     eos_word, unk_state, unk_logp, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
+     hot_score, hot_end) = fusion_args
+    score = extra[node] - hot_score[hot_state[node]]
+    state = lm_state[node]
+    if lm_kind == 1:
+        if spell[node] != 0:
+            if spell[node] > 0 and spell_word[spell[node]] >= 0:
+                word_logp, state = _lm_score(state, spell_word[spell[node]], num_lm_words, lm_keys, lm_values, lm_logp,
+                                             lm_backoff, lm_suffix, lm_node_order, lm_order, unk_logp)
+                score += alpha * word_logp
+            else:
+                if spell[node] > 0:
+                    score += alpha * unk_logp
+                state = unk_state
+            score += beta
+    elif lm_kind == 0:
+        if spell[node] != 0:
+            score += beta
+    if lm_kind != 0 and eos_word >= 0:
+        eos_logp, state = _lm_score(state, eos_word, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
+                                    lm_node_order, lm_order, unk_logp)
+        score += alpha * eos_logp
+    return score
+
+
+@_jit
+def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, token_min_logp, beam_threshold,
+                   alpha, beta, nbest, fusion_args):
+    """Prefix beam search over log_probs `(T, V)` (float32, first `num_frames` rows).
+
+    Returns tokens `(nbest, L)` int32 (padded with -1), token_lens `(nbest,)`, frames `(nbest, L)`,
+    scores `(nbest,)` (fused) and acoustic scores `(nbest,)` (log P_ctc of the prefix), best first.
+    """
+    (lm_kind, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order, bos_state,
+     eos_word, unk_state, unk_logp, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
+     hot_score, hot_end) = fusion_args
+    vocab_size = log_probs.shape[1]
+
+    # The prefix trie; node 0 is the empty prefix.
+    capacity = 1024
+    parent = np.zeros(capacity, np.int32)
+    last = np.full(capacity, -1, np.int32)
+    depth = np.zeros(capacity, np.int32)
+    frame = np.zeros(capacity, np.int32)
+    extra = np.zeros(capacity, np.float64)
+    lm_state = np.zeros(capacity, np.int32)
+    spell = np.zeros(capacity, np.int32)
+    hot_state = np.zeros(capacity, np.int32)
+    slot = np.zeros(capacity, np.int32)
+    stamp = np.full(capacity, -1, np.int32)
+    lm_state[0] = bos_state if lm_kind != 0 else 0
+    num_nodes = 1
+    child_keys = np.full(4096, -1, np.int64)
+    child_values = np.full(4096, -1, np.int32)
+
+    max_candidates = beam_size * (vocab_size + 1)
+    cand_node = np.zeros(max_candidates, np.int32)
+    cand_blank = np.zeros(max_candidates, np.float64)
+    cand_nonblank = np.zeros(max_candidates, np.float64)
+    cand_extended = np.zeros(max_candidates, np.float64)  # the part of cand_nonblank that emitted the token now
+    cand_score = np.zeros(max_candidates, np.float64)
+
+    beam_node = np.zeros(beam_size, np.int32)
+    beam_blank = np.zeros(beam_size, np.float64)
+    beam_nonblank = np.full(beam_size, -np.inf)
+    beam_len = 1
+    kept_tokens = np.zeros(vocab_size, np.int64)
+    limit = vocab_size if token_top_k <= 0 else min(token_top_k, vocab_size)
+
+    for time in range(num_frames):
+        row = log_probs[time]
+        # Tokens that may extend or continue a prefix at this frame: top-k, above the threshold, the best always.
+        if limit < vocab_size:
+            order = np.argsort(-row)
+        else:
+            order = np.arange(vocab_size)
+        best_logp = row.max()
+        num_kept = 0
+        for rank in range(vocab_size):
+            token = order[rank]
+            if num_kept >= limit:
+                break
+            if row[token] >= token_min_logp or row[token] == best_logp:
+                kept_tokens[num_kept] = token
+                num_kept += 1
+
+        num_candidates = 0
+        for entry in range(beam_len):
+            node = beam_node[entry]
+            p_blank = beam_blank[entry]
+            p_nonblank = beam_nonblank[entry]
+            p_total = _logaddexp(p_blank, p_nonblank)
+            for kept in range(num_kept):
+                token = kept_tokens[kept]
+                logp = np.float64(row[token])
+                if token == blank:
+                    target, add_blank, add_nonblank = node, p_total + logp, -np.inf
+                elif token == last[node]:
+                    # The repeated token continues the prefix (no blank between), or extends it after a blank.
+                    if stamp[node] != time:
+                        stamp[node] = time
+                        slot[node] = num_candidates
+                        cand_node[num_candidates] = node
+                        cand_blank[num_candidates] = -np.inf
+                        cand_nonblank[num_candidates] = -np.inf
+                        cand_extended[num_candidates] = -np.inf
+                        num_candidates += 1
+                    index = slot[node]
+                    cand_nonblank[index] = _logaddexp(cand_nonblank[index], p_nonblank + logp)
+                    target, add_blank, add_nonblank = -1, -np.inf, p_blank + logp
+                else:
+                    target, add_blank, add_nonblank = -1, -np.inf, p_total + logp
+                if target < 0:
+                    # The child prefix node + token: find it, or create it with its cached fusion state.
+                    key = np.int64(node) * vocab_size + token
+                    target = _find(child_keys, child_values, key)
+                    if target < 0:
+                        if num_nodes == capacity:
+                            capacity *= 2
+                            parent = _grow(parent, capacity)
+                            last = _grow(last, capacity)
+                            depth = _grow(depth, capacity)
+                            frame = _grow(frame, capacity)
+                            extra = _grow(extra, capacity)
+                            lm_state = _grow(lm_state, capacity)
+                            spell = _grow(spell, capacity)
+                            hot_state = _grow(hot_state, capacity)
+                            slot = _grow(slot, capacity)
+                            stamp = _grow(stamp, capacity)
+                            stamp[num_nodes:] = -1
+                        if 2 * num_nodes >= child_keys.shape[0]:
+                            old_keys, old_values = child_keys, child_values
+                            child_keys = np.full(4 * old_keys.shape[0], -1, np.int64)
+                            child_values = np.full(4 * old_keys.shape[0], -1, np.int32)
+                            for old in range(old_keys.shape[0]):
+                                if old_keys[old] != -1:
+                                    _insert(child_keys, child_values, old_keys[old], old_values[old])
+                        target = num_nodes
+                        num_nodes += 1
+                        _insert(child_keys, child_values, key, target)
+                        parent[target] = node
+                        last[target] = token
+                        depth[target] = depth[node] + 1
+                        frame[target] = time
+                        score = extra[node]
+                        context = lm_state[node]
+                        spelling = spell[node]
+                        if lm_kind == 1:
+                            if token == space:
+                                if spelling != 0:
+                                    if spelling > 0 and spell_word[spelling] >= 0:
+                                        word_logp, context = _lm_score(context, spell_word[spelling], num_lm_words,
+                                                                       lm_keys, lm_values, lm_logp, lm_backoff,
+                                                                       lm_suffix, lm_node_order, lm_order, unk_logp)
+                                        score += alpha * word_logp
+                                    else:
+                                        if spelling > 0:  # a proper prefix of known words, but no word itself
+                                            score += alpha * unk_logp
+                                        context = unk_state
+                                    score += beta
+                                    spelling = 0
+                            elif spelling >= 0:
+                                spelling = _find(spell_keys, spell_values, np.int64(spelling) * vocab_size + token)
+                                if spelling < 0:  # the word has left the LM's vocabulary: pay for it now
+                                    score += alpha * unk_logp
+                        elif lm_kind == 2:
+                            unit_logp, context = _lm_score(context, token_word[token], num_lm_words, lm_keys,
+                                                           lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order,
+                                                           lm_order, unk_logp)
+                            score += alpha * unit_logp + beta
+                        else:
+                            if token == space:
+                                if spelling != 0:
+                                    score += beta
+                                spelling = 0
+                            else:
+                                spelling = 1
+                        # Hotwords: follow the automaton; a broken partial match gives its bonus back.
+                        hot = hot_state[node]
+                        moved = hot
+                        while True:
+                            next_hot = _find(hot_keys, hot_values, np.int64(moved) * vocab_size + token)
+                            if next_hot >= 0:
+                                moved = next_hot
+                                break
+                            if moved == 0:
+                                break
+                            moved = hot_fail[moved]
+                        score += hot_score[moved] - hot_score[hot]
+                        if hot_end[moved]:
+                            moved = 0  # a completed hotword keeps its bonus
+                        extra[target] = score
+                        lm_state[target] = context
+                        spell[target] = spelling
+                        hot_state[target] = moved
+                if stamp[target] != time:
+                    stamp[target] = time
+                    slot[target] = num_candidates
+                    cand_node[num_candidates] = target
+                    cand_blank[num_candidates] = -np.inf
+                    cand_nonblank[num_candidates] = -np.inf
+                    cand_extended[num_candidates] = -np.inf
+                    num_candidates += 1
+                index = slot[target]
+                cand_blank[index] = _logaddexp(cand_blank[index], add_blank)
+                cand_nonblank[index] = _logaddexp(cand_nonblank[index], add_nonblank)
+                if target != node:
+                    cand_extended[index] = _logaddexp(cand_extended[index], add_nonblank)
+
+        # Keep the beam_size best candidates within beam_threshold of the best.
+        best = -np.inf
+        for index in range(num_candidates):
+            p_total = _logaddexp(cand_blank[index], cand_nonblank[index])
+            # A prefix's last token is dated to the frame that brought most of its probability (the
+            # first frame of the dominant run, as in the best path), not to when the prefix first appeared.
+            if cand_extended[index] > p_total - LN2:
+                frame[cand_node[index]] = time
+            cand_score[index] = p_total + extra[cand_node[index]]
+            if cand_score[index] > best:
+                best = cand_score[index]
+        floor = best - beam_threshold
+        if num_candidates > beam_size:
+            kth = np.partition(cand_score[:num_candidates], num_candidates - beam_size)[num_candidates - beam_size]
+            if kth > floor:
+                floor = kth
+        beam_len = 0
+        for index in range(num_candidates):
+            if cand_score[index] >= floor and beam_len < beam_size:
+                beam_node[beam_len] = cand_node[index]
+                beam_blank[beam_len] = cand_blank[index]
+                beam_nonblank[beam_len] = cand_nonblank[index]
+                beam_len += 1
+        # The stamp of a beam node now means "in the beam after frame `time`".
+        for index in range(num_candidates):
+            stamp[cand_node[index]] = -1
+        for entry in range(beam_len):
+            stamp[beam_node[entry]] = time
+
+    # Final scores: the last word and </s> enter the LM, partial hotword matches give their bonus back.
+    final = np.empty(beam_len, np.float64)
+    acoustic = np.empty(beam_len, np.float64)
+    for entry in range(beam_len):
+        acoustic[entry] = _logaddexp(beam_blank[entry], beam_nonblank[entry])
+        final[entry] = acoustic[entry] + _finish_score(beam_node[entry], extra, lm_state, spell, hot_state,
+                                                       fusion_args, alpha, beta)
+    ranking = np.argsort(-final, kind="mergesort")
+    count = min(nbest, beam_len)
+    max_len = 0
+    for rank in range(count):
+        max_len = max(max_len, depth[beam_node[ranking[rank]]])
+    out_tokens = np.full((count, max_len), -1, np.int32)
+    out_frames = np.zeros((count, max_len), np.int32)
+    out_lens = np.zeros(count, np.int32)
+    out_scores = np.zeros(count, np.float64)
+    out_acoustic = np.zeros(count, np.float64)
+    for rank in range(count):
+        entry = ranking[rank]
+        node = beam_node[entry]
+        out_lens[rank] = depth[node]
+        out_scores[rank] = final[entry]
+        out_acoustic[rank] = acoustic[entry]
+        position = depth[node] - 1
+        while node != 0:
+            out_tokens[rank, position] = last[node]
+            out_frames[rank, position] = frame[node]
+            node = parent[node]
+            position -= 1
+    return out_tokens, out_lens, out_frames, out_scores, out_acoustic
+
+
+# ---------------------------------------------------------------------------------------------------
+# The public decoder.
+
+
+@dataclass(frozen=True)
+class ScoredHypothesis:
+    """One n-best entry with its score split into the acoustic part and the rest (LM, bonuses)."""
+
+    hypothesis: Hypothesis
+    acoustic_score: float  # log P_ctc(tokens)
+
+    @property
+    def fusion_score(self) -> float:
+        return self.hypothesis.score - self.acoustic_score
+
+
+class CTCBeamSearchDecoder:
+    """Prefix beam search over CTC emissions, optionally fused with an n-gram LM and hotwords.
+
+    decoder = CTCBeamSearchDecoder(vocabulary, DecodingConfig(decoder="beam", lm_weight=0.5), lm=tables)
+    decoder(log_probs (B, T, V), output_lens (B,)) -> best Hypothesis per utterance
+    decoder.decode_nbest(...) -> n-best lists (ScoredHypothesis), best first
+
+    `config.lm` (a path) is not read here: pass the loaded model as `lm` (see `load_decoder`).
+    num_threads > 1 decodes the utterances of a batch on a thread pool (the search releases the GIL).
+    """
+
+    def __init__(self, vocabulary: Vocabulary, config: DecodingConfig = DecodingConfig(decoder="beam"),
+                 lm: NgramTables | None = None, num_threads: int = 1):
+        config.validate()
+        self.vocabulary, self.config = vocabulary, config
+        self.fusion = compile_fusion(vocabulary, lm, config.lm_kind, config.unk_score, config.hotwords,
+                                     config.hotword_weight)
+        self._fusion_args = self.fusion.arguments()
+        space = vocabulary.space_id
+        self._space = -2 if space is None else space  # -2: never a token, so no word boundary exists
+        self.num_threads = max(1, num_threads)
+
+    @property
+    def lm_kind(self) -> str:
+        return {NO_LM: "none", WORD_LM: "word", CHAR_LM: "char"}[self.fusion.lm_kind]
+
+    def __call__(self, log_probs: torch.Tensor, output_lens: torch.Tensor) -> list[Hypothesis]:
+        return [nbest[0].hypothesis for nbest in self.decode_nbest(log_probs, output_lens, nbest=1)]
+
+    def decode_nbest(self, log_probs: torch.Tensor, output_lens: torch.Tensor,
+                     nbest: int | None = None) -> list[list[ScoredHypothesis]]:
+        """log_probs `(B, T, V)` (natural-log CTC posteriors), output_lens `(B,)` -> per utterance, up to
+        `nbest` (default: config.nbest) hypotheses, best first."""
+        if log_probs.dim() != 3 or log_probs.shape[2] != len(self.vocabulary):
+            raise ValueError(f"log_probs must be (B, T, {len(self.vocabulary)}), got {tuple(log_probs.shape)}")
+        count = self.config.nbest if nbest is None else nbest
+        emissions = np.ascontiguousarray(log_probs.detach().to("cpu", torch.float32).numpy())
+        lengths = output_lens.detach().to("cpu").tolist()
+        if self.num_threads > 1 and len(lengths) > 1:
+            with ThreadPoolExecutor(self.num_threads) as pool:
+                return list(pool.map(lambda item: self._decode_one(emissions[item], lengths[item], count),
+                                     range(len(lengths))))
+        return [self._decode_one(emissions[item], lengths[item], count) for item in range(len(lengths))]
+
+    def _decode_one(self, emissions: np.ndarray, num_frames: int, nbest: int) -> list[ScoredHypothesis]:
+        config = self.config
+        tokens, token_lens, frames, scores, acoustic = _prefix_search(
+            emissions, int(num_frames), BLANK_ID, self._space, config.beam_size, config.token_top_k,
+            float(config.token_min_logp), float(config.beam_threshold), float(config.lm_weight),
+            float(config.word_bonus), max(1, nbest), self._fusion_args)
+        results = []
+        for rank in range(len(token_lens)):
+            labels = tuple(int(token) for token in tokens[rank, :token_lens[rank]])
+            hypothesis = Hypothesis(self.vocabulary.decode(labels), labels, float(scores[rank]),
+                                    tuple(int(index) for index in frames[rank, :token_lens[rank]]))
+            results.append(ScoredHypothesis(hypothesis, float(acoustic[rank])))
+        return results
