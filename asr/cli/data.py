@@ -2,6 +2,8 @@
 
     asr data import fsdd ../shared/data/fsdd --out data/fsdd/train.jsonl \
         --dev-speakers lucas --dev-out data/fsdd/dev.jsonl
+    asr data import images ../shared/data/dhsd/labels.csv --out data/dhsd/train.jsonl \
+        --dev-speakers 16,17 --dev-out data/dhsd/dev.jsonl      # CSV of file,text[,writer]
     asr data stats data/fsdd/train.jsonl
 """
 
@@ -23,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importer = actions.add_parser("import", help="import a corpus into a manifest",
                                   description="Import a corpus in its original layout into a JSONL manifest.")
     importer.add_argument("corpus", choices=sorted(IMPORTERS), help="corpus layout")
-    importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi')")
+    importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi'; for 'images' a CSV "
+                                         "of file,text[,writer] rows, paths relative to its folder)")
     importer.add_argument("--out", required=True, help="manifest to write (all items, or train with --dev-out)")
-    importer.add_argument("--dev-speakers", help="comma-separated speakers held out for dev")
+    importer.add_argument("--dev-speakers", help="comma-separated speakers (writers, for images) held out for dev")
     importer.add_argument("--dev-out", help="manifest for the dev speakers' items")
     importer.set_defaults(data_run=run_import)
 

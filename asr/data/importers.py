@@ -7,6 +7,7 @@ corpus is fixed in one pass. Nothing here runs commands found in data files.
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -219,11 +220,78 @@ def import_kaldi(data_dir: str | Path) -> list[ManifestItem]:
     ]
 
 
-# Explicit catalogue of importers: name -> function taking the corpus directory.
+# A first CSV row whose file and text fields read like these is a header, not an item.
+IMAGE_CSV_FILE_HEADERS = ("file", "file_name", "filename", "path", "image")
+IMAGE_CSV_TEXT_HEADERS = ("text", "transcript", "transcription", "label")
+IMAGE_CSV_UNKNOWN_WRITER = "unknown"
+
+
+def import_image_csv(csv_path: str | Path, image_root: str | Path | None = None) -> list[ManifestItem]:
+    """Handwriting images listed in a UTF-8 CSV of `file,text[,writer]` rows (the DHSD layout), with an
+    optional header row; file paths are relative to `image_root` (default: the CSV's folder).
+
+    Item ids are the file paths relative to `image_root` without their extension, so they are unique
+    and say where the image is. Rows without a writer get writer "unknown". Every problem (a row with
+    too few or too many fields, an empty text, a missing or unreadable image, a duplicate file) is
+    reported in one error naming the CSV line; each image's header is read (not the pixels), so a
+    broken file is found here rather than in the middle of training.
+    """
+    from asr.frontend.image import image_size
+
+    csv_path = Path(csv_path)
+    image_root = Path(image_root) if image_root is not None else csv_path.parent
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"image CSV not found: {csv_path}")
+    problems = []
+    items = []
+    first_line_of_id: dict[str, int] = {}
+    with csv_path.open(encoding="utf-8-sig", newline="") as stream:  # -sig: a spreadsheet's BOM is no field
+        reader = csv.reader(stream)
+        for row in reader:
+            line_number = reader.line_num
+            if not any(field.strip() for field in row):
+                continue
+            if (not items and not problems and not first_line_of_id and len(row) >= 2
+                    and row[0].strip().lower() in IMAGE_CSV_FILE_HEADERS
+                    and row[1].strip().lower() in IMAGE_CSV_TEXT_HEADERS):
+                continue
+            if len(row) not in (2, 3):
+                problems.append(f"line {line_number}: expected 2 or 3 fields file,text[,writer], got {len(row)}")
+                continue
+            file_name, text = row[0].strip(), row[1]
+            writer = row[2].strip() if len(row) == 3 and row[2].strip() else IMAGE_CSV_UNKNOWN_WRITER
+            if not file_name:
+                problems.append(f"line {line_number}: empty file name")
+                continue
+            if not text.strip():
+                problems.append(f"line {line_number}: {file_name}: empty text")
+                continue
+            path = image_root / file_name
+            item_id = Path(file_name).with_suffix("").as_posix()
+            if item_id in first_line_of_id:
+                problems.append(f"line {line_number}: duplicate image {file_name!r} "
+                                f"(first on line {first_line_of_id[item_id]})")
+                continue
+            first_line_of_id[item_id] = line_number
+            try:
+                image_size(path)
+            except (FileNotFoundError, ValueError) as error:
+                problems.append(f"line {line_number}: {error}")
+                continue
+            items.append(ManifestItem(id=item_id, path=path, text=text, duration=0.0, speaker=writer, kind="image"))
+    if problems:
+        raise ManifestError(format_problems(csv_path, problems))
+    if not items:
+        raise ManifestError(f"{csv_path}: no images listed")
+    return items
+
+
+# Explicit catalogue of importers: name -> function taking the corpus directory (a CSV file for "images").
 IMPORTERS: dict[str, Callable[[str | Path], list[ManifestItem]]] = {
     "fsdd": import_fsdd,
     "ljspeech": import_ljspeech,
     "kaldi": import_kaldi,
+    "images": import_image_csv,
 }
 
 
