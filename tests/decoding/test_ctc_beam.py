@@ -106,11 +106,11 @@ def test_width_one_equals_greedy_when_the_best_token_has_probability_above_one_o
     probs[torch.arange(num_frames), best] = peak
     log_probs = probs.log()[None]
     decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))
-    (beam,) = decoder(log_probs, lengths(log_probs))
+    (beamed,) = decoder(log_probs, lengths(log_probs))
     (greedy,) = greedy_decode(log_probs, lengths(log_probs), ABC)
-    assert beam.tokens == greedy.tokens
-    assert beam.text == greedy.text
-    assert beam.frames == greedy.frames
+    assert beamed.tokens == greedy.tokens
+    assert beamed.text == greedy.text
+    assert beamed.frames == greedy.frames
 
 
 def test_width_one_equals_greedy_on_a_batch_of_peaked_emissions_with_default_pruning():
@@ -128,9 +128,9 @@ def test_width_one_can_differ_from_greedy():
     probs = torch.tensor([[[0.05, 0.95, 0.0, 0.0], [0.55, 0.45, 0.0, 0.0], [0.4, 0.6, 0.0, 0.0]]])
     log_probs = probs.clamp_min(1e-30).log()
     (greedy,) = greedy_decode(log_probs, lengths(log_probs), ABC)
-    (beam,) = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))(log_probs, lengths(log_probs))
+    (beamed,) = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))(log_probs, lengths(log_probs))
     assert greedy.text == "aa"
-    assert beam.text == "a"  # P("a") = 0.95 * (0.45*0.4 + 0.45*0.6 + 0.55*0.4) > P("aa") = 0.95 * 0.55 * 0.6
+    assert beamed.text == "a"  # P("a") = 0.95 * (0.45*0.4 + 0.45*0.6 + 0.55*0.4) > P("aa") = 0.95 * 0.55 * 0.6
 
 
 def uniform_lm(units: list[str], with_sentence_marks: bool = True) -> NgramTables:
@@ -312,9 +312,9 @@ def test_token_pruning_keeps_the_best_token_and_drops_unlikely_ones():
 
 def test_emission_frames_of_a_clear_utterance_match_greedy():
     log_probs = peaked([BLANK, A, A, BLANK, B, SPACE, BLANK, A, BLANK, A])[None]
-    (beam,) = CTCBeamSearchDecoder(ABC, beam(beam_size=8))(log_probs, lengths(log_probs))
+    (beamed,) = CTCBeamSearchDecoder(ABC, beam(beam_size=8))(log_probs, lengths(log_probs))
     (greedy,) = greedy_decode(log_probs, lengths(log_probs), ABC)
-    assert beam.tokens == greedy.tokens and beam.frames == greedy.frames == (1, 4, 5, 7, 9)
+    assert beamed.tokens == greedy.tokens and beamed.frames == greedy.frames == (1, 4, 5, 7, 9)
 
 
 def test_wrong_vocabulary_size_is_rejected():
