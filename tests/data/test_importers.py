@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from asr.cli import data as data_cli
-from asr.data.importers import (IMPORTERS, import_fsdd, import_kaldi, import_ljspeech,
+from asr.data.importers import (IMPORTERS, import_fsdd, import_image_csv, import_kaldi, import_ljspeech,
                                 split_by_speaker)
 from asr.data.manifest import ManifestError, ManifestItem, read_manifest
 
@@ -184,7 +184,8 @@ def test_kaldi_segments_are_refused(tmp_path):
 # --- registry and speaker split -----------------------------------------------------------------------
 
 def test_registry_is_explicit():
-    assert IMPORTERS == {"fsdd": import_fsdd, "ljspeech": import_ljspeech, "kaldi": import_kaldi}
+    assert IMPORTERS == {"fsdd": import_fsdd, "ljspeech": import_ljspeech, "kaldi": import_kaldi,
+                         "images": import_image_csv}
 
 
 def test_split_by_speaker(tmp_path):
