@@ -127,7 +127,7 @@ class StringPlan:
     layout_seed: int
 
 
-def plan_strings(labels: np.ndarray, pool: np.ndarray, num_strings: int, max_length: int, seed: int,
+def plan_strings(pool: np.ndarray, num_strings: int, max_length: int, seed: int,
                  split: str) -> Iterator[StringPlan]:
     """Plans of `num_strings` strings drawn from the digit indices `pool`, each a pure function of
     (seed, split, number), so a string does not change when more are asked for."""
@@ -144,7 +144,7 @@ def plan_strings(labels: np.ndarray, pool: np.ndarray, num_strings: int, max_len
 def _write_image(array: np.ndarray, path: Path) -> None:
     from PIL import Image
 
-    Image.fromarray(255 - array, mode="L").save(path, optimize=False)  # black ink on white paper
+    Image.fromarray(255 - array).save(path, optimize=False)  # black ink on white paper
 
 
 def render_plan(images: np.ndarray, labels: np.ndarray, plan: StringPlan, out_dir: Path,
@@ -174,7 +174,7 @@ def generate_split(images: np.ndarray, labels: np.ndarray, pool: np.ndarray, num
                    seed: int, out_dir: Path, split: str, num_workers: int = 1) -> list[ManifestItem]:
     """Render `num_strings` strings from the digits in `pool` under OUT/split/, return their items in order."""
     (out_dir / split).mkdir(parents=True, exist_ok=True)
-    plans = list(plan_strings(labels, pool, num_strings, max_length, seed, split))
+    plans = list(plan_strings(pool, num_strings, max_length, seed, split))
     if num_workers <= 1:
         return [render_plan(images, labels, plan, out_dir, split) for plan in plans]
     with ProcessPoolExecutor(num_workers, initializer=_init_worker,
