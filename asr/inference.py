@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from asr.audio import AUDIO_EXTENSIONS, load_audio
-from asr.config import ExperimentConfig, from_dict
+from asr.config import DecodingConfig, ExperimentConfig, from_dict
+from asr.decoding.align import WordSpan, frame_seconds, word_timestamps
 from asr.decoding.greedy import greedy_decode
 from asr.decoding.hypothesis import Hypothesis
 from asr.frontend import build_frontend
@@ -51,6 +52,7 @@ class FileResult:
     hypothesis: Hypothesis | None = None
     error: Exception | None = None
     duration: float = 0.0  # seconds of audio (0 for images)
+    words: list[WordSpan] | None = None  # word timestamps, when asked for
 
 
 class Transcriber:
@@ -58,7 +60,7 @@ class Transcriber:
     model: `is_image`) on `device`."""
 
     def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary, config: ExperimentConfig,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", decoding: DecodingConfig | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.vocabulary, self.config = vocabulary, config
@@ -66,6 +68,31 @@ class Transcriber:
         self.sample_rate = config.features.sample_rate
         self.is_image = config.features.kind == "image"
         self.normalize = get_normalizer(config.data.normalizer)
+        self.set_decoding(config.decoding if decoding is None else decoding)
+
+    def set_decoding(self, decoding: DecodingConfig, lm: object | None = None) -> None:
+        """Decode with `decoding` from now on (the checkpoint's `config.decoding` by default). A beam
+        decoder reads its LM file here, unless `lm` (NgramTables) is given."""
+        decoding.validate()
+        self.decoding = decoding
+        self.beam_decoder = None
+        if decoding.decoder == "beam":
+            from asr.decoding.ctc_beam import CTCBeamSearchDecoder, load_lm  # numba compiles on first use
+
+            if lm is None and decoding.lm:
+                lm = load_lm(decoding.lm)
+            self.beam_decoder = CTCBeamSearchDecoder(self.vocabulary, decoding, lm)
+
+    @property
+    def seconds_per_frame(self) -> float:
+        """Seconds between output frames (of an audio model)."""
+        return frame_seconds(self.config)
+
+    def decode(self, log_probs: torch.Tensor, output_lens: torch.Tensor) -> list[Hypothesis]:
+        """log_probs `(B, T, V)`, output_lens `(B,)` -> one Hypothesis each, by the chosen decoder."""
+        if self.beam_decoder is None:
+            return greedy_decode(log_probs, output_lens, self.vocabulary)
+        return self.beam_decoder(log_probs, output_lens)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> Transcriber:
@@ -79,7 +106,7 @@ class Transcriber:
     @torch.no_grad()
     def transcribe_waveforms(self, waveforms: Sequence[torch.Tensor]) -> list[Hypothesis]:
         """Mono waveforms `(num_samples,)` at `self.sample_rate` -> one Hypothesis each, decoded as one batch."""
-        return self._decode_features([self.frontend(waveform) for waveform in waveforms])
+        return [hypothesis for hypothesis, _ in self._decode_features([self.frontend(w) for w in waveforms])]
 
     @property
     def input_extensions(self) -> tuple[str, ...]:
@@ -101,36 +128,50 @@ class Transcriber:
         return features, 0.0
 
     @torch.no_grad()
-    def _decode_features(self, features: list[torch.Tensor]) -> list[Hypothesis]:
-        if not features:
-            return []
+    def emissions(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """features, each `(num_frames, num_features)` -> log_probs `(B, T, V)`, output_lens `(B,)`."""
         feature_lens = torch.tensor([feature.shape[0] for feature in features], device=self.device)
         padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(self.device)
-        log_probs, output_lens = self.model(padded, feature_lens)
-        return greedy_decode(log_probs, output_lens, self.vocabulary)
+        return self.model(padded, feature_lens)
 
-    def transcribe_files(self, paths: Iterable[Path], batch_size: int = 16) -> Iterator[FileResult]:
+    @torch.no_grad()
+    def _decode_features(self, features: list[torch.Tensor],
+                         timestamps: bool = False) -> list[tuple[Hypothesis, list[WordSpan] | None]]:
+        if not features:
+            return []
+        log_probs, output_lens = self.emissions(features)
+        hypotheses = self.decode(log_probs, output_lens)
+        if not timestamps:
+            return [(hypothesis, None) for hypothesis in hypotheses]
+        # The decoded tokens are placed on the frames by forced alignment (the best path, for greedy).
+        return [(hypothesis, word_timestamps(log_probs[index, :length], self.vocabulary, self.seconds_per_frame,
+                                             hypothesis.tokens))
+                for index, (hypothesis, length) in enumerate(zip(hypotheses, output_lens.tolist()))]
+
+    def transcribe_files(self, paths: Iterable[Path], batch_size: int = 16,
+                         timestamps: bool = False) -> Iterator[FileResult]:
         """Yield a FileResult per path, in order; a file that cannot be read (missing, undecodable, too
-        short for the front-end) gives its error and the others go on."""
+        short for the front-end) gives its error and the others go on. `timestamps`: also the words'
+        start and end times (audio models)."""
         pending: list[tuple[FileResult, torch.Tensor]] = []
         for path in paths:
             try:
                 features, duration = self._load_features(path)
             except (OSError, ValueError) as error:
-                yield from self._flush(pending)
+                yield from self._flush(pending, timestamps)
                 pending = []
                 yield FileResult(Path(path), error=error)
                 continue
             pending.append((FileResult(Path(path), duration=duration), features))
             if len(pending) == batch_size:
-                yield from self._flush(pending)
+                yield from self._flush(pending, timestamps)
                 pending = []
-        yield from self._flush(pending)
+        yield from self._flush(pending, timestamps)
 
-    def _flush(self, pending: list[tuple[FileResult, torch.Tensor]]) -> Iterator[FileResult]:
-        hypotheses = self._decode_features([features for _, features in pending])
-        for (result, _), hypothesis in zip(pending, hypotheses):
-            result.hypothesis = hypothesis
+    def _flush(self, pending: list[tuple[FileResult, torch.Tensor]], timestamps: bool = False) -> Iterator[FileResult]:
+        decoded = self._decode_features([features for _, features in pending], timestamps)
+        for (result, _), (hypothesis, words) in zip(pending, decoded):
+            result.hypothesis, result.words = hypothesis, words
             yield result
 
 

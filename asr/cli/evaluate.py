@@ -1,4 +1,4 @@
-"""`asr evaluate --model M --manifest F [--output per_utterance.jsonl]`: WER, CER and S/D/I."""
+"""`asr evaluate --model M --manifest F [--output per_utterance.jsonl] [decoder options]`: WER, CER and S/D/I."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 from asr.data.manifest import ManifestError
 from asr.cli import report_error
+from asr.cli.decoding import add_decoding_arguments, decoding_from_args, describe
+from asr.config import ConfigError
 from asr.training.state import CheckpointError
 
 
@@ -17,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default=None, help="per-utterance JSONL: id, reference, hypothesis, errors")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
+    add_decoding_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         items = read_manifest(args.manifest)  # the cheaper check first
         transcriber = load_model(args.model, args.device)
-    except (FileNotFoundError, CheckpointError, ManifestError) as error:
+        transcriber.set_decoding(decoding_from_args(args, transcriber.decoding))
+    except (FileNotFoundError, CheckpointError, ManifestError, ConfigError, ValueError) as error:
         report_error("evaluate", error)
         return 2
     by_path = {}
@@ -49,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     word_counts = edit_counts(references, hypotheses, unit="word")
     char_counts = edit_counts(references, hypotheses, unit="char")
     words, chars = corpus_counts(word_counts), corpus_counts(char_counts)
+    print(f"decoder: {describe(transcriber.decoding)}")
     print(f"items: {len(decoded)} decoded, {len(failed)} failed")
     print(f"WER: {100 * words.rate:.2f}% ({words.errors} errors / {words.reference_length} words: "
           f"S={words.substitutions} D={words.deletions} I={words.insertions})")

@@ -32,6 +32,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -39,7 +40,7 @@ import torch
 
 from asr.config import DecodingConfig
 from asr.decoding.hypothesis import Hypothesis
-from asr.text import BLANK_ID, SPACE, Vocabulary
+from asr.text import BLANK_ID, Vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -740,3 +741,10 @@ class CTCBeamSearchDecoder:
                                     tuple(int(index) for index in frames[rank, :token_lens[rank]]))
             results.append(ScoredHypothesis(hypothesis, float(acoustic[rank])))
         return results
+
+
+def load_lm(path: str | Path) -> NgramTables:
+    """Read an ARPA file with the project's n-gram module (asr.decoding.lm) and compile it for the search."""
+    from asr.decoding import lm as ngram_lm  # the project's ARPA reader; imported when an LM is used
+
+    return NgramTables.from_ngrams(ngram_lm.read_arpa(path).ngrams)

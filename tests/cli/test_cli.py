@@ -62,7 +62,7 @@ def test_transcribe_reports_corrupt_and_empty_files_by_name(model_path, recordin
     assert f"{empty} contains no samples" in captured.err
     records = [json.loads(line) for line in captured.out.splitlines()]
     assert [record["path"] for record in records] == [str(recordings[0].path)]
-    assert set(records[0]) == {"path", "text", "duration", "score"}
+    assert set(records[0]) == {"path", "text", "duration", "score", "words"}
 
 
 def test_transcribe_expands_directories(model_path, recordings, capsys):
