@@ -27,6 +27,7 @@ are 256x64 whatever their length); the manifest's "speaker" is the font family, 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import subprocess
@@ -122,9 +123,17 @@ def splice(texts: list[str], generator: np.random.Generator) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=256)
+def _typeface(path: str, size: int):
+    """Parsing a font file costs more than drawing a line with it: keep them per process."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size)
+
+
 def render_text(text: str, font: Font, generator: np.random.Generator) -> np.ndarray:
     """One line image, grey uint8 `(rows, columns)`, dark ink on light paper."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     size = int(generator.integers(FONT_SIZE[0], FONT_SIZE[1] + 1))
     ink = int(generator.integers(INK_GREY[0], INK_GREY[1] + 1))
@@ -136,7 +145,7 @@ def render_text(text: str, font: Font, generator: np.random.Generator) -> np.nda
     noise_std = generator.uniform(*NOISE_STD)
     noise_seed = int(generator.integers(2**63))
 
-    typeface = ImageFont.truetype(font.path, size)
+    typeface = _typeface(font.path, size)
     left, top, right, bottom = typeface.getbbox(text, stroke_width=bold)
     pad = size  # room for slant and rotation before cropping
     canvas = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
