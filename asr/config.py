@@ -65,6 +65,7 @@ class AugmentConfig:
     image_rotate: float = 0.0  # degrees, either way
     image_shear: float = 0.0  # horizontal shear (slant), as a tangent, either way
     image_width_scale: tuple[float, float] = (1.0, 1.0)  # horizontal stretch factor range
+    image_scale: tuple[float, float] = (1.0, 1.0)  # size of the writing (both axes; the height stays) range
     image_elastic: float = 0.0  # elastic warp: largest displacement, in pixels
     image_blur: float = 0.0  # largest Gaussian blur sigma, in pixels
     image_stroke: int = 0  # largest stroke thickening or thinning radius, in pixels
@@ -81,6 +82,8 @@ class AugmentConfig:
         _check(0.0 <= self.image_shear <= 1.0, "augment.image_shear", "must lie in [0, 1]")
         _check(0.25 <= self.image_width_scale[0] <= self.image_width_scale[1] <= 4.0, "augment.image_width_scale",
                "must be [low, high] within [0.25, 4]")
+        _check(0.5 <= self.image_scale[0] <= self.image_scale[1] <= 1.5, "augment.image_scale",
+               "must be [low, high] within [0.5, 1.5]")
         _check(self.image_elastic >= 0 and self.image_blur >= 0, "augment.image_elastic",
                "and image_blur must be >= 0")
         _check(0 <= self.image_stroke <= 4, "augment.image_stroke", "must lie in [0, 4] pixels")

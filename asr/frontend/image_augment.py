@@ -17,15 +17,17 @@ from asr.config import AugmentConfig
 ELASTIC_SMOOTHNESS = 0.15  # elastic field smoothed with a Gaussian of this share of the image height
 
 
-def affine_warp(ink: np.ndarray, rotate_degrees: float, shear: float, width_scale: float) -> np.ndarray:
-    """Rotate about the centre, shear horizontally (x += shear * (centre row - y): a positive shear slants
-    writing to the right) and stretch the width; the height stays, the width grows to hold the result."""
+def affine_warp(ink: np.ndarray, rotate_degrees: float, shear: float, width_scale: float,
+                scale: float = 1.0) -> np.ndarray:
+    """Scale the writing by `scale` (both axes, about the centre row), stretch its width, shear it
+    horizontally (x += shear * (centre row - y): a positive shear slants writing to the right) and rotate
+    it about the centre; the height stays, the width follows the writing's."""
     height, width = ink.shape
-    out_width = max(1, round(width * width_scale + abs(shear) * height
+    out_width = max(1, round(width * width_scale * scale + abs(shear) * height
                              + abs(math.sin(math.radians(rotate_degrees))) * height))
     angle = math.radians(rotate_degrees)
-    # Forward map (output from input), about the centres: stretch, then shear, then rotate.
-    stretch = np.array([[1.0, 0.0], [0.0, width_scale]])  # (row, column) coordinates
+    # Forward map (output from input), about the centres: scale and stretch, then shear, then rotate.
+    stretch = np.array([[scale, 0.0], [0.0, width_scale * scale]])  # (row, column) coordinates
     slant = np.array([[1.0, 0.0], [-shear, 1.0]])
     rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     forward = rotation @ slant @ stretch
@@ -83,13 +85,14 @@ def augment_image(ink: np.ndarray, config: AugmentConfig, generator: np.random.G
     rotate = generator.uniform(-config.image_rotate, config.image_rotate)
     shear = generator.uniform(-config.image_shear, config.image_shear)
     width_scale = generator.uniform(low_scale, high_scale)
+    scale = generator.uniform(*config.image_scale)
     stroke = int(generator.integers(-config.image_stroke, config.image_stroke + 1))
     sigma = generator.uniform(0.0, config.image_blur)
     contrast = generator.uniform(*config.image_contrast)
     elastic_seed = int(generator.integers(2**63))
 
-    if fires[0] and (rotate or shear or width_scale != 1.0):
-        ink = affine_warp(ink, rotate, shear, width_scale)
+    if fires[0] and (rotate or shear or width_scale != 1.0 or scale != 1.0):
+        ink = affine_warp(ink, rotate, shear, width_scale, scale)
     if fires[1] and config.image_elastic > 0:
         ink = elastic_warp(ink, config.image_elastic, np.random.default_rng(elastic_seed))
     if fires[2]:
@@ -106,4 +109,4 @@ def min_width_scale(config: AugmentConfig | None) -> float:
     """The narrowest an image can become under `config` (for the CTC feasibility check), as a factor."""
     if config is None or config.image_prob == 0:
         return 1.0
-    return min(1.0, config.image_width_scale[0])
+    return min(1.0, config.image_width_scale[0] * config.image_scale[0])
