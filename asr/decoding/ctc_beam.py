@@ -469,20 +469,23 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
 
     for time in range(num_frames):
         row = log_probs[time]
-        # Tokens that may extend or continue a prefix at this frame: top-k, above the threshold, the best always.
-        if limit < vocab_size:
-            order = np.argsort(-row)
-        else:
-            order = np.arange(vocab_size)
-        best_logp = row.max()
+        # Tokens that may extend or continue a prefix at this frame: above the threshold (the best one
+        # always), and of those the top k. Most frames of a trained model pass one or two tokens, so
+        # the threshold is applied first and only the survivors are sorted.
+        best_token = 0
+        for token in range(vocab_size):
+            if row[token] > row[best_token]:
+                best_token = token
         num_kept = 0
-        for rank in range(vocab_size):
-            token = order[rank]
-            if num_kept >= limit:
-                break
-            if row[token] >= token_min_logp or row[token] == best_logp:
+        for token in range(vocab_size):
+            if row[token] >= token_min_logp or token == best_token:
                 kept_tokens[num_kept] = token
                 num_kept += 1
+        if num_kept > limit:
+            ranked = np.argsort(-row[kept_tokens[:num_kept]])
+            chosen = kept_tokens[:num_kept][ranked[:limit]].copy()
+            kept_tokens[:limit] = chosen
+            num_kept = limit
 
         num_candidates = 0
         for entry in range(beam_len):
