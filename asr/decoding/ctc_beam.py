@@ -27,6 +27,8 @@ LM fusion:
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -708,6 +710,13 @@ class CTCBeamSearchDecoder:
         space = vocabulary.space_id
         self._space = -2 if space is None else space  # -2: never a token, so no word boundary exists
         self.num_threads = max(1, num_threads)
+
+    def reweighted(self, lm_weight: float, word_bonus: float) -> CTCBeamSearchDecoder:
+        """The same decoder (LM and hotwords compiled once, shared) with another alpha and beta."""
+        twin = copy.copy(self)
+        twin.config = dataclasses.replace(self.config, lm_weight=lm_weight, word_bonus=word_bonus)
+        twin.config.validate()
+        return twin
 
     @property
     def lm_kind(self) -> str:
