@@ -66,7 +66,8 @@ def describe(decoding: DecodingConfig) -> str:
         return "greedy"
     parts = [f"beam {decoding.beam_size}"]
     if decoding.lm:
-        parts.append(f"lm {decoding.lm} ({decoding.lm_kind}), alpha {decoding.lm_weight:g}, beta {decoding.word_bonus:g}")
+        parts.append(f"lm {decoding.lm} ({decoding.lm_kind}), alpha {decoding.lm_weight:g}, "
+                     f"beta {decoding.word_bonus:g}")
     if decoding.hotwords:
         parts.append(f"hotwords {', '.join(decoding.hotwords)} (+{decoding.hotword_weight:g}/token)")
     return ", ".join(parts)
