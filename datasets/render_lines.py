@@ -4,14 +4,14 @@
         --num-images 6000 [--recombine 0.5] [--size 256x64] [--seed 0] [--workers 2]
 
 For pre-training handwriting models (mix the manifest into `data.train_manifests`). Fonts are found with
-fontconfig (`fc-list`), keeping only those that have every character of the texts, so no line is drawn
-with missing-glyph boxes. Debian packages of free fonts, handwriting-like ones first:
+fontconfig (`fc-list`), with the characters each one has; a line is drawn only in a font that has every
+one of its characters, so no line holds missing-glyph boxes. Debian packages of free fonts, handwriting-like ones first:
 
     apt-get install fontconfig fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-dancingscript \\
         fonts-kaushanscript fonts-sjfonts fonts-comic-neue fonts-dejavu fonts-liberation fonts-freefont-ttf
 
 (`apt-cache search font handwriting` lists more; fonts-rufscript, fonts-humor-sans and fonts-bwht lack
-the German ß or umlauts and are left out automatically.)
+the German ß or umlauts and so never draw a line that has them.)
 
 Texts come from a manifest's transcripts or a UTF-8 file of one text per line. With --recombine P, a
 share P of the lines are new pseudo-words spliced from pieces of the given texts (the prefix of one word
@@ -66,19 +66,19 @@ class Font:
     path: str
     family: str
     style: str
+    characters: str = ""  # those of the texts that the font has, sorted
+
+    def covers(self, text: str) -> bool:
+        return set(text) - {" "} <= set(self.characters)
 
     @property
     def handwriting(self) -> bool:
         return self.family.lower().startswith(HANDWRITING_FAMILIES)
 
 
-def find_fonts(characters: str) -> list[Font]:
-    """Fonts that fontconfig says cover every one of `characters`, sorted by path (outline fonts only)."""
-    if shutil.which(FC_LIST) is None:
-        raise FileNotFoundError(f"{FC_LIST} (fontconfig) is not installed; {INSTALL_HINT}")
-    code_points = " ".join(f"{ord(char):x}" for char in sorted(set(characters) - {" "}))
-    pattern = f":outline=true:charset={code_points}" if code_points else ":outline=true"
-    result = subprocess.run([FC_LIST, "--format", "%{file}\t%{family[0]}\t%{style[0]}\n", pattern],
+def _fc_list(pattern: str) -> dict[str, tuple[str, str]]:
+    """{font file: (family, style)} of the outline fonts (.ttf, .otf) that match a fontconfig pattern."""
+    result = subprocess.run([FC_LIST, "--format", "%{file}\t%{family[0]}\t%{style[0]}\n", f":outline=true{pattern}"],
                             capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
         raise RuntimeError(f"{FC_LIST} failed with status {result.returncode}: {result.stderr.strip()}")
@@ -86,11 +86,33 @@ def find_fonts(characters: str) -> list[Font]:
     for line in result.stdout.splitlines():
         fields = line.split("\t")
         if len(fields) == 3 and fields[0].lower().endswith((".ttf", ".otf")):
-            fonts[fields[0]] = Font(*fields)
+            fonts[fields[0]] = (fields[1], fields[2])
+    return fonts
+
+
+def find_fonts(characters: str) -> list[Font]:
+    """Installed fonts with which of `characters` each has (one fontconfig query per character), sorted by
+    path; fonts with none of them are left out."""
+    if shutil.which(FC_LIST) is None:
+        raise FileNotFoundError(f"{FC_LIST} (fontconfig) is not installed; {INSTALL_HINT}")
+    names = _fc_list("")
+    covered: dict[str, list[str]] = {path: [] for path in names}
+    for char in sorted(set(characters) - {" "}):
+        for path in _fc_list(f":charset={ord(char):x}"):
+            covered.setdefault(path, []).append(char)
+    fonts = [Font(path, *names[path], "".join(covered[path])) for path in sorted(covered)
+             if covered[path] and path in names]
     if not fonts:
-        raise FileNotFoundError(f"no installed font covers all of {''.join(sorted(set(characters)))!r}; "
-                                f"{INSTALL_HINT}")
-    return [fonts[path] for path in sorted(fonts)]
+        raise FileNotFoundError(f"no installed font has any of {''.join(sorted(set(characters)))!r}; {INSTALL_HINT}")
+    return fonts
+
+
+def fonts_for(text: str, fonts: list[Font]) -> list[Font]:
+    """The fonts that have every character of `text`; an error naming the text when none has."""
+    candidates = [font for font in fonts if font.covers(text)]
+    if not candidates:
+        raise FileNotFoundError(f"no installed font has every character of {text!r}; {INSTALL_HINT}")
+    return candidates
 
 
 def read_texts(path: str | Path) -> list[str]:
@@ -188,7 +210,8 @@ def render_one(number: int, text: str, fonts: list[Font], seed: int, out_dir: Pa
     from PIL import Image
 
     generator = np.random.default_rng([seed, 1, number])
-    font = fonts[int(generator.choice(len(fonts), p=font_weights(fonts)))]
+    candidates = fonts_for(text, fonts)
+    font = candidates[int(generator.choice(len(candidates), p=font_weights(candidates)))]
     path = out_dir / "images" / f"{number:07d}.png"
     image = Image.fromarray(render_text(text, font, generator))
     if size is not None:
@@ -239,8 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         fonts = find_fonts("".join(texts))
         if args.handwriting_only:
             fonts = [font for font in fonts if font.handwriting]
-            if not fonts:
-                raise FileNotFoundError(f"no handwriting-like font covers the texts; {INSTALL_HINT}")
+        uncovered = sorted({text for text in texts if not any(font.covers(text) for font in fonts)})
+        if uncovered:
+            raise FileNotFoundError(f"{len(uncovered)} texts have characters that no installed "
+                                    f"{'handwriting-like ' if args.handwriting_only else ''}font has, e.g. "
+                                    f"{uncovered[0]!r}; {INSTALL_HINT}")
     except (OSError, ValueError, RuntimeError) as error:
         print(f"render_lines: error: {error}", file=sys.stderr)
         return 2
@@ -249,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     write_manifest(out / "manifest.jsonl", items)
     (out / "fonts.json").write_text(json.dumps([font.__dict__ for font in fonts], indent=1), encoding="utf-8")
     num_handwriting = sum(font.handwriting for font in fonts)
-    print(f"{out / 'manifest.jsonl'}: {len(items)} images in {len(fonts)} fonts "
-          f"({num_handwriting} handwriting-like)")
+    num_drawn_handwritten = sum(item.speaker.lower().startswith(HANDWRITING_FAMILIES) for item in items)
+    print(f"{out / 'manifest.jsonl'}: {len(items)} images in {len(fonts)} fonts ({num_handwriting} "
+          f"handwriting-like, which drew {num_drawn_handwritten} images)")
     return 0
 
 

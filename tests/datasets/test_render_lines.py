@@ -53,8 +53,12 @@ needs_fonts = pytest.mark.skipif(shutil.which("fc-list") is None, reason="fontco
 def test_fonts_found_cover_the_characters_and_unknown_script_fails():
     fonts = render.find_fonts("Großß äöü")
     assert fonts and all(Path(font.path).is_file() for font in fonts)
-    with pytest.raises(FileNotFoundError, match="no installed font covers"):
-        render.find_fonts("\U0001D11E\U00013000")  # a musical clef and an Egyptian hieroglyph: no such font here
+    assert all(set(font.characters) <= set("Großäöü") for font in fonts)
+    assert render.fonts_for("Groß", fonts) and all(font.covers("Groß") for font in render.fonts_for("Groß", fonts))
+    with pytest.raises(FileNotFoundError, match="no installed font has"):
+        render.find_fonts("\U00013000")  # an Egyptian hieroglyph: no such font here
+    with pytest.raises(FileNotFoundError, match="no installed font has every character of 'x'"):
+        render.fonts_for("x", fonts)
 
 
 @needs_fonts
