@@ -19,7 +19,9 @@ holds the end-of-sentence LM score once the utterance ends.
 LM fusion:
 - word LM: a word is scored when a `<space>` ends it (and at the end of the utterance); the word
   being spelled is tracked in a trie of the LM's words spelled in acoustic tokens, so a prefix that
-  leaves every known word pays the unknown-word score at once instead of at its end.
+  leaves every known word is scored as `<unk>` at once instead of at its end. A word the LM does not
+  know scores as `<unk>` in its context (as KenLM does) plus `unk_score`, an offset (as pyctcdecode's
+  unk_score_offset), so that an LM whose `<unk>` is likely does not fill the output with made-up words.
 - char LM: every non-blank token is one LM unit (its vocabulary spelling, `<space>` included).
 - beta (`word_bonus`) is added per LM unit: per word with a word LM or without LM, per token with
   a char LM, so it offsets the LM's cost per unit.
@@ -137,6 +139,13 @@ class NgramTables:
     bos_state: int  # context at the start of a sentence: the node of <s>, or the root
     eos_word: int  # id of </s>, or -1
     unk_word: int  # id of <unk>, or -1
+    unit: str = ""  # "word" or "char" when known (asr.decoding.lm records it), else "" (guessed from the words)
+
+    @classmethod
+    def from_model(cls, model) -> NgramTables:
+        """From an `asr.decoding.lm.NGramModel` (log10 scores, `ngrams[n - 1]` per order, a unit)."""
+        merged = {gram: entry for table in model.ngrams for gram, entry in table.items()}
+        return dataclasses.replace(cls.from_ngrams(merged), unit=model.unit)
 
     @property
     def word_ids(self) -> dict[str, int]:
@@ -193,15 +202,13 @@ class NgramTables:
 
     def _step(self, state: int, word: int) -> tuple[float, int]:
         logp, next_state = _lm_score(state, word, len(self.words), self.keys, self.values, self.logp, self.backoff,
-                                     self.suffix, self.node_order, self.order, 0.0)
+                                     self.suffix, self.node_order, self.order)
         return float(logp), int(next_state)
 
 
 @_jit
-def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order, unk_logp):
+def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order):
     """(natural-log probability of `word` after context node `state`, the context node after it)."""
-    if word < 0:
-        return unk_logp, 0
     total = 0.0
     context = state
     while True:
@@ -212,9 +219,22 @@ def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_
                 return total, suffix[child]
             return total, child
         if context == 0:
-            return total + unk_logp, 0  # not even a unigram (cannot happen for words of the model)
+            return -np.inf, 0  # not even a unigram: cannot happen for word ids of the model
         total += backoff[context]
         context = suffix[context]
+
+
+@_jit
+def _lm_unit(state, word, unk_word, unk_offset, num_words, keys, values, logp, backoff, suffix, node_order, order):
+    """Like `_lm_score`, with word -1 standing for a unit the LM does not know: scored as <unk> (or as
+    nothing, for an LM without <unk>) plus `unk_offset`."""
+    if word >= 0:
+        return _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order)
+    if unk_word >= 0:
+        unk_logp, next_state = _lm_score(state, unk_word, num_words, keys, values, logp, backoff, suffix, node_order,
+                                         order)
+        return unk_logp + unk_offset, next_state
+    return unk_offset, 0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -240,8 +260,8 @@ class FusionArrays:
     lm_order: int
     bos_state: int
     eos_word: int
-    unk_state: int  # context after an unknown word
-    unk_logp: float
+    unk_word: int  # id of <unk>, or -1
+    unk_offset: float  # added to the LM score of a unit the LM does not know
     token_word: np.ndarray  # (V,) char LM: LM word id of each acoustic token (-1: unknown)
     spell_keys: np.ndarray  # word LM: trie of LM words spelled in tokens: node * V + token -> child
     spell_values: np.ndarray
@@ -254,8 +274,8 @@ class FusionArrays:
 
     def arguments(self) -> tuple:
         return (self.lm_kind, self.num_lm_words, self.lm_keys, self.lm_values, self.lm_logp, self.lm_backoff,
-                self.lm_suffix, self.lm_node_order, self.lm_order, self.bos_state, self.eos_word, self.unk_state,
-                self.unk_logp, self.token_word, self.spell_keys, self.spell_values, self.spell_word, self.hot_keys,
+                self.lm_suffix, self.lm_node_order, self.lm_order, self.bos_state, self.eos_word, self.unk_word,
+                self.unk_offset, self.token_word, self.spell_keys, self.spell_values, self.spell_word, self.hot_keys,
                 self.hot_values, self.hot_fail, self.hot_score, self.hot_end)
 
 
@@ -268,8 +288,9 @@ def compile_fusion(vocabulary: Vocabulary, lm: NgramTables | None = None, lm_kin
                    unk_score: float = -10.0, hotwords: Iterable[str] = (), hotword_weight: float = 2.0) -> FusionArrays:
     """Arrays for `_prefix_search` from an acoustic vocabulary, an optional LM and hotwords.
 
-    lm_kind: "word" (scored at `<space>`), "char" (scored per token) or "auto": char when every LM
-    unigram other than <s>, </s>, <unk> is a single token of the vocabulary, else word.
+    lm_kind: "word" (scored at `<space>`), "char" (scored per token) or "auto": the LM's unit when it
+    records one, else char when every LM unigram other than <s>, </s>, <unk> is a token of the
+    vocabulary, else word. unk_score: offset added to the LM score of a unit the LM does not know.
     """
     vocab_size = len(vocabulary)
     token_word = np.full(vocab_size, -1, np.int32)
@@ -282,10 +303,8 @@ def compile_fusion(vocabulary: Vocabulary, lm: NgramTables | None = None, lm_kin
     else:
         kind = _lm_kind(vocabulary, lm, lm_kind)
         ids = lm.word_ids
-        unk_logp = lm.logp[_find(lm.keys, lm.values, np.int64(lm.unk_word))] if lm.unk_word >= 0 else unk_score
-        unk_state = lm._step(0, lm.unk_word)[1] if lm.unk_word >= 0 else 0
         lm_arrays = (len(lm.words), lm.keys, lm.values, lm.logp, lm.backoff, lm.suffix, lm.node_order, lm.order,
-                     lm.bos_state, lm.eos_word, unk_state, float(unk_logp))
+                     lm.bos_state, lm.eos_word, lm.unk_word, float(unk_score))
         if kind == CHAR_LM:
             for index, token in enumerate(vocabulary.tokens):
                 token_word[index] = ids.get(lm_unit_of_token(token), -1)
@@ -303,6 +322,8 @@ def _lm_kind(vocabulary: Vocabulary, lm: NgramTables, requested: str) -> int:
         return CHAR_LM
     if requested != "auto":
         raise ValueError(f"lm_kind must be auto, word or char, got {requested!r}")
+    if lm.unit in ("word", "char"):
+        return WORD_LM if lm.unit == "word" else CHAR_LM
     tokens = set(vocabulary.tokens)
     content = [word for word in lm.words if word not in ("<s>", "</s>", "<unk>")]
     return CHAR_LM if content and all(word in tokens for word in content) else WORD_LM
@@ -400,27 +421,23 @@ def _grow(array, size):
 def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, beta):
     """Non-acoustic score of a prefix once the utterance ends: its last word and </s>, no partial hotword."""
     (lm_kind, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order, bos_state,
-     eos_word, unk_state, unk_logp, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
+     eos_word, unk_word, unk_offset, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
      hot_score, hot_end) = fusion_args
     score = extra[node] - hot_score[hot_state[node]]
     state = lm_state[node]
     if lm_kind == 1:
         if spell[node] != 0:
-            if spell[node] > 0 and spell_word[spell[node]] >= 0:
-                word_logp, state = _lm_score(state, spell_word[spell[node]], num_lm_words, lm_keys, lm_values, lm_logp,
-                                             lm_backoff, lm_suffix, lm_node_order, lm_order, unk_logp)
+            if spell[node] > 0:  # (-1: an unknown word, scored when it left the LM's words)
+                word_logp, state = _lm_unit(state, spell_word[spell[node]], unk_word, unk_offset, num_lm_words, lm_keys,
+                                            lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order)
                 score += alpha * word_logp
-            else:
-                if spell[node] > 0:
-                    score += alpha * unk_logp
-                state = unk_state
             score += beta
     elif lm_kind == 0:
         if spell[node] != 0:
             score += beta
     if lm_kind != 0 and eos_word >= 0:
         eos_logp, state = _lm_score(state, eos_word, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
-                                    lm_node_order, lm_order, unk_logp)
+                                    lm_node_order, lm_order)
         score += alpha * eos_logp
     return score
 
@@ -434,7 +451,7 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     scores `(nbest,)` (fused) and acoustic scores `(nbest,)` (log P_ctc of the prefix), best first.
     """
     (lm_kind, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order, bos_state,
-     eos_word, unk_state, unk_logp, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
+     eos_word, unk_word, unk_offset, token_word, spell_keys, spell_values, spell_word, hot_keys, hot_values, hot_fail,
      hot_score, hot_end) = fusion_args
     vocab_size = log_probs.shape[1]
 
@@ -553,25 +570,27 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                         if lm_kind == 1:
                             if token == space:
                                 if spelling != 0:
-                                    if spelling > 0 and spell_word[spelling] >= 0:
-                                        word_logp, context = _lm_score(context, spell_word[spelling], num_lm_words,
-                                                                       lm_keys, lm_values, lm_logp, lm_backoff,
-                                                                       lm_suffix, lm_node_order, lm_order, unk_logp)
+                                    # A known word, or a proper prefix of known words that is none itself
+                                    # (spell_word -1: <unk>); -1 was scored when it left the LM's words.
+                                    if spelling > 0:
+                                        word_logp, context = _lm_unit(context, spell_word[spelling], unk_word,
+                                                                      unk_offset, num_lm_words, lm_keys, lm_values,
+                                                                      lm_logp, lm_backoff, lm_suffix, lm_node_order,
+                                                                      lm_order)
                                         score += alpha * word_logp
-                                    else:
-                                        if spelling > 0:  # a proper prefix of known words, but no word itself
-                                            score += alpha * unk_logp
-                                        context = unk_state
                                     score += beta
                                     spelling = 0
                             elif spelling >= 0:
                                 spelling = _find(spell_keys, spell_values, np.int64(spelling) * vocab_size + token)
-                                if spelling < 0:  # the word has left the LM's vocabulary: pay for it now
-                                    score += alpha * unk_logp
+                                if spelling < 0:  # the word has left the LM's vocabulary: it is <unk>, now
+                                    word_logp, context = _lm_unit(context, -1, unk_word, unk_offset, num_lm_words,
+                                                                  lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
+                                                                  lm_node_order, lm_order)
+                                    score += alpha * word_logp
                         elif lm_kind == 2:
-                            unit_logp, context = _lm_score(context, token_word[token], num_lm_words, lm_keys,
-                                                           lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order,
-                                                           lm_order, unk_logp)
+                            unit_logp, context = _lm_unit(context, token_word[token], unk_word, unk_offset,
+                                                          num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff,
+                                                          lm_suffix, lm_node_order, lm_order)
                             score += alpha * unit_logp + beta
                         else:
                             if token == space:
@@ -757,6 +776,6 @@ class CTCBeamSearchDecoder:
 
 def load_lm(path: str | Path) -> NgramTables:
     """Read an ARPA file with the project's n-gram module (asr.decoding.lm) and compile it for the search."""
-    from asr.decoding import lm as ngram_lm  # the project's ARPA reader; imported when an LM is used
+    from asr.decoding.lm import read_arpa  # the project's ARPA reader; imported when an LM is used
 
-    return NgramTables.from_ngrams(ngram_lm.read_arpa(path).ngrams)
+    return NgramTables.from_model(read_arpa(path))

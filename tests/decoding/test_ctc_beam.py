@@ -148,8 +148,8 @@ def test_a_uniform_char_lm_with_matching_bonus_leaves_the_search_unchanged():
     alpha = 0.8
     unit_logp = math.log(1 / 5)  # a, b, <space>, </s>, <unk>
     plain = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, **EXACT))
-    fused = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, lm_weight=alpha,
-                                                        word_bonus=-alpha * unit_logp, **EXACT), lm=lm)
+    fused = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, lm_weight=alpha, word_bonus=-alpha * unit_logp,
+                                           **EXACT), lm=lm)
     assert fused.lm_kind == "char"
     (without_lm,) = plain.decode_nbest(log_probs, lengths(log_probs))
     (with_lm,) = fused.decode_nbest(log_probs, lengths(log_probs))
@@ -166,8 +166,8 @@ def test_a_uniform_word_lm_with_matching_bonus_leaves_the_search_unchanged():
     alpha = 0.5
     word_logp = -math.log(len(words) + 2)
     plain = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, **EXACT))
-    fused = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, lm_weight=alpha,
-                                                        word_bonus=-alpha * word_logp, **EXACT), lm=lm)
+    fused = CTCBeamSearchDecoder(ABC, beam(beam_size=16, nbest=8, lm_weight=alpha, word_bonus=-alpha * word_logp,
+                                           unk_score=0.0, **EXACT), lm=lm)
     assert fused.lm_kind == "word"
     (without_lm,) = plain.decode_nbest(log_probs, lengths(log_probs))
     (with_lm,) = fused.decode_nbest(log_probs, lengths(log_probs))
@@ -224,11 +224,12 @@ def test_word_lm_score_of_a_hypothesis_is_alpha_times_its_sentence_logprob_plus_
 def test_an_unknown_word_pays_the_unk_score_once():
     log_probs = peaked([B, B, BLANK, B, SPACE, A], peak=0.999)[None]  # "bb a": "bb" is no word of the LM
     lm = NgramTables.from_ngrams(TRIGRAM)
-    decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=8, lm_weight=1.0, word_bonus=0.0), lm=lm)
+    decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=8, lm_weight=1.0, word_bonus=0.0, unk_score=-2.0), lm=lm)
     (nbest,) = decoder.decode_nbest(log_probs, lengths(log_probs))
     assert nbest[0].hypothesis.text == "bb a"
-    unk = lm.score([], "<unk>")
-    expected = unk + lm.score(["<unk>"], "a") + lm.score(["<unk>", "a"], "</s>")
+    # "bb" is <unk> in its context (as KenLM scores it) plus the unk_score offset
+    expected = (lm.score(["<s>"], "<unk>") - 2.0 + lm.score(["<s>", "<unk>"], "a")
+                + lm.score(["<s>", "<unk>", "a"], "</s>"))
     assert nbest[0].fusion_score == pytest.approx(expected)
 
 
