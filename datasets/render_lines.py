@@ -51,7 +51,8 @@ INK_GREY = (0, 90)  # 0 = black
 PAPER_GREY = (215, 255)
 SLANT = (-0.35, 0.35)  # horizontal shear, as a tangent
 ROTATION_DEGREES = (-2.0, 2.0)
-MARGIN = (2, 14)  # pixels around the text
+MARGIN = (2, 14)  # pixels left and right of the text
+VERTICAL_MARGIN = (0.05, 0.5)  # above and below the text, as a share of its height (scans leave room)
 NOISE_STD = (0.0, 8.0)  # grey levels of Gaussian paper noise
 BOLD_PROBABILITY = 0.25  # the stroke drawn one pixel wider
 HANDWRITING_WEIGHT = 3.0  # a handwriting-like font is drawn this many times as often as a print font
@@ -163,7 +164,8 @@ def render_text(text: str, font: Font, generator: np.random.Generator) -> np.nda
     bold = int(generator.uniform() < BOLD_PROBABILITY)
     slant = generator.uniform(*SLANT)
     rotation = generator.uniform(*ROTATION_DEGREES)
-    margins = generator.integers(MARGIN[0], MARGIN[1] + 1, size=4)
+    margins = generator.integers(MARGIN[0], MARGIN[1] + 1, size=2)
+    vertical_margins = generator.uniform(*VERTICAL_MARGIN, size=2)
     noise_std = generator.uniform(*NOISE_STD)
     noise_seed = int(generator.integers(2**63))
 
@@ -181,7 +183,8 @@ def render_text(text: str, font: Font, generator: np.random.Generator) -> np.nda
     if box is None:  # nothing drawn: a font without these glyphs would be filtered, but never crash
         box = (0, 0, 1, 1)
     coverage = np.asarray(canvas.crop(box), dtype=np.float32) / 255.0
-    top_margin, bottom_margin, left_margin, right_margin = (int(margin) for margin in margins)
+    left_margin, right_margin = (int(margin) for margin in margins)
+    top_margin, bottom_margin = (round(share * coverage.shape[0]) for share in vertical_margins)
     coverage = np.pad(coverage, ((top_margin, bottom_margin), (left_margin, right_margin)))
     pixels = paper + (ink - paper) * coverage
     pixels += np.random.default_rng(noise_seed).normal(0.0, noise_std, size=pixels.shape)
