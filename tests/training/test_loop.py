@@ -99,3 +99,11 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
         save_checkpoint(path, {"step": 2})
     assert load_checkpoint(path)["step"] == 1
     assert [child.name for child in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_early_stopping_ends_the_run_when_dev_cer_stops_improving(tiny_fsdd, tmp_path):
+    # A learning rate of 1e-12 leaves the weights as they were, so dev CER never improves after epoch 1.
+    config = tiny_config(tiny_fsdd, tmp_path / "run", max_epochs=10, patience=2)
+    config = config.replace(optim=config.optim.__class__(lr=1e-12, warmup_steps=0, schedule="constant"))
+    state = fit(config)
+    assert state.epoch == 3 and state.epochs_without_improvement == 2
