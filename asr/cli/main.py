@@ -12,13 +12,14 @@ import logging
 import sys
 from typing import Sequence
 
-from asr.cli import data, evaluate, train, transcribe
+from asr.cli import data, evaluate, lm, train, transcribe
 
 SUBCOMMANDS = {
     "transcribe": (transcribe, "transcribe audio files and directories"),
     "train": (train, "train a model from a YAML config"),
     "evaluate": (evaluate, "WER/CER report of a model on a manifest"),
     "data": (data, "import corpora into JSONL manifests"),
+    "lm": (lm, "n-gram language models: estimate from text, write ARPA"),
 }
 
 
