@@ -132,8 +132,8 @@ class NGramModel:
 
     def log10_prob(self, context: Sequence[str], token: str) -> float:
         """log10 p(token | context) by back-off; only the last `order - 1` context tokens matter."""
-        history = tuple(self._known(word) for word in context[len(context) - self.order + 1:]) \
-            if self.order > 1 else ()
+        kept = context[max(0, len(context) - self.order + 1):] if self.order > 1 else ()
+        history = tuple(self._known(word) for word in kept)
         return self._log10_prob(history, self._known(token))
 
     def _log10_prob(self, history: NGram, token: str) -> float:
@@ -277,7 +277,7 @@ def _count(sentences: Iterable[Sequence[str]], options: EstimationOptions,
 
 def _kn_discounts(adjusted: Iterable[int], length: int) -> tuple[float, float, float, float]:
     """(0, D1, D2, D3+) from the counts-of-counts of one order's adjusted counts (Chen & Goodman)."""
-    counts_of_counts = Counter(min(count, 4) for count in adjusted if count > 0)
+    counts_of_counts = Counter(count for count in adjusted if 1 <= count <= 4)
     t1, t2, t3, t4 = (counts_of_counts[count] for count in (1, 2, 3, 4))
     if t1 and t2 and t3 and t4:
         y = t1 / (t1 + 2 * t2)
