@@ -25,6 +25,12 @@ Back-off semantics (`NGramModel.log10_prob`): p(w | h) = p*(w | h) if the n-gram
 b(h) * p(w | h') with h' = h without its first token and b(h) = 1 for a context that is not listed.
 A token outside the vocabulary is scored as `<unk>`, in the history as well (as KenLM does).
 
+For a decoder: `NGramModel.advance(state, token) -> (log10 prob, next state)` scores one token at a
+time; a state is a tuple of at most `order - 1` tokens, cut to the shortest suffix that still scores
+every continuation exactly (KenLM's state minimisation), so hypotheses with equal states can be merged.
+A decoder that compiles its own tables (e.g. for numba) reads `model.ngrams` directly: the vocabulary
+is `model.vocabulary`, and the states are the tuples `advance` can return (`model.states`).
+
 Units: `"word"` tokens are whitespace-separated words; `"char"` tokens are characters, with the space
 written as `<space>` (asr.text.SPACE, the symbol of the acoustic vocabularies), so an ARPA line reads
 `-1.2  t h e <space>`. `tokenize(text, unit)` makes the tokens of either unit.
@@ -106,18 +112,24 @@ class NGramModel:
         self.unit = unit
         self.ngrams = ngrams
         self.smoothing = smoothing
-        # The states of `advance`: every listed n-gram shorter than the order, and every context of a
-        # listed n-gram. A history's longest suffix in this set scores every next token exactly as the
-        # whole history does: a longer suffix is no context (back-off 1) and begins no listed n-gram.
+        # The states of `advance`: the contexts of listed n-grams and the n-grams with a back-off weight.
+        # A history's longest suffix in this set scores every next token exactly as the whole history
+        # does: each longer suffix begins no listed n-gram and backs off with weight 1 (log 0).
         self._states: set[NGram] = {()}
         for length in range(1, order):
-            self._states.update(ngrams[length - 1])
+            self._states.update(gram for gram, entry in ngrams[length - 1].items() if entry[1] != 0.0)
             self._states.update(gram[:-1] for gram in ngrams[length])
 
     @property
     def vocabulary(self) -> tuple[str, ...]:
         """Every token of the model (the unigrams), `<s>`, `</s>` and `<unk>` included."""
         return tuple(gram[0] for gram in self.ngrams[0])
+
+    @property
+    def states(self) -> frozenset[NGram]:
+        """Every state `advance` can return: the contexts of listed n-grams, the n-grams with a back-off
+        weight, and the empty history."""
+        return frozenset(self._states)
 
     @property
     def num_ngrams(self) -> list[int]:
@@ -312,25 +324,25 @@ def _kneser_ney(counts: list[Counter[NGram]], predictable: list[str]) -> list[di
     for length in range(1, order + 1):
         level = adjusted[length - 1]
         discounts = _kn_discounts(level.values(), length)
+        grams = list(level)
+        contexts = [gram[:-1] for gram in grams]
+        gram_counts = list(level.values())
+        gram_discounts = [discounts[count] if count < 3 else discounts[3] for count in gram_counts]
         totals: dict[NGram, int] = {}
         discounted: dict[NGram, float] = {}
-        for gram, count in level.items():
-            context = gram[:-1]
+        for context, count, discount in zip(contexts, gram_counts, gram_discounts):
             totals[context] = totals.get(context, 0) + count
-            discounted[context] = discounted.get(context, 0.0) + discounts[min(count, 3)]
+            discounted[context] = discounted.get(context, 0.0) + discount
         gammas = {context: discounted[context] / totals[context] for context in totals}
-        probs: dict[NGram, float] = {}
-        table = ngrams[length - 1]
-        for gram, count in level.items():
-            context = gram[:-1]
-            lower = uniform if length == 1 else lower_probs[gram[1:]]
-            prob = (count - discounts[min(count, 3)]) / totals[context] + gammas[context] * lower
-            probs[gram] = prob
-            table[gram] = (math.log10(prob), 0.0)
+        lowers = [uniform] * len(grams) if length == 1 else [lower_probs[gram[1:]] for gram in grams]
+        probs = {gram: (count - discount) / totals[context] + gammas[context] * lower
+                 for gram, context, count, discount, lower in zip(grams, contexts, gram_counts, gram_discounts, lowers)}
+        log10 = math.log10
+        ngrams[length - 1] = {gram: (log10(prob), 0.0) for gram, prob in probs.items()}
         if length > 1:  # the interpolation weights of the contexts become their back-off weights
-            contexts = ngrams[length - 2]
+            lower_table = ngrams[length - 2]
             for context, gamma in gammas.items():
-                contexts[context] = (contexts[context][0], math.log10(gamma))
+                lower_table[context] = (lower_table[context][0], math.log10(gamma))
         else:
             ngrams[0][(BOS,)] = (NO_PROBABILITY_LOG10, 0.0)
         lower_probs = probs

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from asr.cli.main import main
-from asr.decoding.lm import (BOS, EOS, SMOOTHINGS, UNK, ArpaFormatError, NGramModel, _kn_discounts, estimate,
-                             log10_to_ln, read_arpa, tokenize, write_arpa)
+from asr.decoding.lm import (BOS, EOS, SMOOTHINGS, UNK, ArpaFormatError, NGramModel, _katz_ratios, _kn_discounts,
+                             estimate, log10_to_ln, read_arpa, tokenize, write_arpa)
+
+LMPLZ_TINY_3GRAM = Path(__file__).with_name("lmplz_tiny_3gram.arpa")
 
 CORPUS = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the cat ran",
           "on the mat the cat sat", "a dog ran on the log", "the the the", "cat"]
@@ -93,6 +96,62 @@ def test_kneser_ney_discounts_from_counts_of_counts():
     # t1..t4 = 10, 4, 2, 1: Y = 10/18 = 5/9; D1 = 1 - 2Y*4/10 = 5/9; D2 = 2 - 3Y*2/4 = 7/6; D3+ = 3 - 4Y/2 = 17/9.
     adjusted = [1] * 10 + [2] * 4 + [3] * 2 + [4, 7]
     assert _kn_discounts(adjusted, 1) == pytest.approx((0.0, 5 / 9, 7 / 6, 17 / 9))
+
+
+def test_kneser_ney_matches_lmplz():
+    # lmplz_tiny_3gram.arpa is KenLM's `lmplz -o 3 --discount_fallback` on CORPUS (one sentence a line):
+    # its log10 probabilities and back-off weights are float32, hence the tolerance.
+    reference = read_arpa(LMPLZ_TINY_3GRAM)
+    model = estimate(SENTENCES, 3, "kneser-ney")
+    for length in range(3):
+        assert set(model.ngrams[length]) == set(reference.ngrams[length])
+        for gram, (log10_prob, log10_backoff) in model.ngrams[length].items():
+            if gram != (BOS,):  # lmplz writes 0 for <s>, we write -99: neither is ever used
+                assert log10_prob == pytest.approx(reference.ngrams[length][gram][0], abs=1e-6), gram
+            assert log10_backoff == pytest.approx(reference.ngrams[length][gram][1], abs=1e-6), gram
+
+
+def test_katz_bigram_known_values():
+    # Corpus "<s> a b </s>", "<s> a </s>". Counts of counts too small for Good-Turing (n3 = 0), so each
+    # order uses absolute discounting, D = n1 / (n1 + 2 n2): unigrams n1 = 1, n2 = 2 -> 1/5;
+    # bigrams n1 = 3, n2 = 1 -> 3/5.
+    model = estimate([["a", "b"], ["a"]], 2, "katz")
+    # Unigrams, N = 5: a (2 - 0.2)/5 = 0.36, b 0.8/5 = 0.16, </s> 0.36; left over 3 * 0.2/5 = 0.12 -> <unk>.
+    assert [10 ** model.log10_prob((), token) for token in ["a", "b", EOS, UNK]] == pytest.approx(
+        [0.36, 0.16, 0.36, 0.12])
+    # Context <s>: p(a|<s>) = (2 - 0.6)/2 = 0.7; alpha = 0.3 / (1 - 0.36) = 15/32; p(b|<s>) = 15/32 * 0.16.
+    assert 10 ** model.log10_prob([BOS], "a") == pytest.approx(0.7)
+    assert 10 ** model.log10_prob([BOS], "b") == pytest.approx(15 / 32 * 0.16)
+    # Context a: p(b|a) = p(</s>|a) = 0.4/2 = 0.2; alpha = 0.6 / (1 - 0.16 - 0.36) = 1.25; p(a|a) = 1.25 * 0.36.
+    assert 10 ** model.log10_prob(["a"], "a") == pytest.approx(0.45)
+    assert model.ngrams[0][("a",)][1] == pytest.approx(math.log10(1.25))
+    # Context b: p(</s>|b) = 0.4/1.  p(a b </s>) = 0.7 * 0.2 * 0.4.
+    assert 10 ** model.score_sentence(["a", "b"]) == pytest.approx(0.056)
+
+
+def test_katz_good_turing_ratios():
+    # n1..n6 = 100, 40, 20, 12, 8, 5 and k = 5: common = 6 * 5/100 = 0.3;
+    # d_r = ((r + 1) n_{r+1} / (r n_r) - 0.3) / 0.7: 5/7, 9/14, 5/7, 16/21, 9/14.
+    counts_of_counts = Counter({1: 100, 2: 40, 3: 20, 4: 12, 5: 8, 6: 5})
+    ratios = _katz_ratios(counts_of_counts, 5, 2)
+    assert [ratios[count] for count in range(1, 6)] == pytest.approx([5 / 7, 9 / 14, 5 / 7, 16 / 21, 9 / 14])
+    # No n6: the cut-off drops to 4 (common = 5 * 8/100 = 0.4), counts of 5 keep their value.
+    del counts_of_counts[6]
+    assert _katz_ratios(counts_of_counts, 5, 2)[1] == pytest.approx((2 * 40 / 100 - 0.4) / 0.6)
+    assert 5 not in _katz_ratios(counts_of_counts, 5, 2)
+
+
+def test_advance_keeps_only_the_history_that_matters():
+    model = estimate(SENTENCES, 3, "kneser-ney")
+    state = model.initial_state()
+    assert state == (BOS,)
+    _, state = model.advance(state, "the")
+    assert state == (BOS, "the")
+    _, state = model.advance(state, "zebra")  # <unk> never occurred: nothing before it can matter
+    assert state == ()
+    _, state = model.advance(state, "cat")
+    assert state == ("cat",)
+    assert model.initial_state(bos=False) == ()
 
 
 def test_unknown_words_and_min_count():
