@@ -401,13 +401,11 @@ def _hotword_automaton(vocabulary: Vocabulary, hotwords: Iterable[str], weight: 
 
 @_jit
 def _logaddexp(first, second):
-    if first == -np.inf:
-        return second
-    if second == -np.inf:
+    if first < second:
+        first, second = second, first
+    if second == -np.inf or first - second > 40.0:  # exp(-40) vanishes next to 1 in float64
         return first
-    if first > second:
-        return first + math.log1p(math.exp(second - first))
-    return second + math.log1p(math.exp(first - second))
+    return first + math.log1p(math.exp(second - first))
 
 
 @_jit
@@ -444,8 +442,12 @@ def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, b
 
 @_jit
 def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, token_min_logp, beam_threshold,
-                   alpha, beta, nbest, fusion_args):
+                   alpha, beta, nbest, max_gain, fusion_args):
     """Prefix beam search over log_probs `(T, V)` (float32, first `num_frames` rows).
+
+    max_gain: an upper bound of what a prefix's non-acoustic score can grow by with one token (the
+    word bonus and a hotword step when positive; LM log-probs are <= 0); extensions that could not
+    reach the beam even with it are skipped before their node is looked up.
 
     Returns tokens `(nbest, L)` int32 (padded with -1), token_lens `(nbest,)`, frames `(nbest, L)`,
     scores `(nbest,)` (fused) and acoustic scores `(nbest,)` (log P_ctc of the prefix), best first.
@@ -456,7 +458,7 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     vocab_size = log_probs.shape[1]
 
     # The prefix trie; node 0 is the empty prefix.
-    capacity = 1024
+    capacity = 256  # grows by doubling; small, so that short utterances allocate little
     parent = np.zeros(capacity, np.int32)
     last = np.full(capacity, -1, np.int32)
     depth = np.zeros(capacity, np.int32)
@@ -467,10 +469,11 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     hot_state = np.zeros(capacity, np.int32)
     slot = np.zeros(capacity, np.int32)
     stamp = np.full(capacity, -1, np.int32)
+    child_mark = np.full(capacity, -2, np.int32)  # frame after which some child of the node was in the beam
     lm_state[0] = bos_state if lm_kind != 0 else 0
     num_nodes = 1
-    child_keys = np.full(4096, -1, np.int64)
-    child_values = np.full(4096, -1, np.int32)
+    child_keys = np.full(1024, -1, np.int64)
+    child_values = np.full(1024, -1, np.int32)
 
     max_candidates = beam_size * (vocab_size + 1)
     cand_node = np.zeros(max_candidates, np.int32)
@@ -482,6 +485,7 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     beam_node = np.zeros(beam_size, np.int32)
     beam_blank = np.zeros(beam_size, np.float64)
     beam_nonblank = np.full(beam_size, -np.inf)
+    beam_total = np.zeros(beam_size, np.float64)
     beam_len = 1
     kept_tokens = np.zeros(vocab_size, np.int64)
     limit = vocab_size if token_top_k <= 0 else min(token_top_k, vocab_size)
@@ -489,8 +493,7 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     for time in range(num_frames):
         row = log_probs[time]
         # Tokens that may extend or continue a prefix at this frame: above the threshold (the best one
-        # always), and of those the top k. Most frames of a trained model pass one or two tokens, so
-        # the threshold is applied first and only the survivors are sorted.
+        # always), most likely first, at most k of them. Most frames of a trained model pass one or two.
         best_token = 0
         for token in range(vocab_size):
             if row[token] > row[best_token]:
@@ -498,20 +501,40 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
         num_kept = 0
         for token in range(vocab_size):
             if row[token] >= token_min_logp or token == best_token:
-                kept_tokens[num_kept] = token
+                position = num_kept  # insertion sort, descending log-prob
+                while position > 0 and row[kept_tokens[position - 1]] < row[token]:
+                    kept_tokens[position] = kept_tokens[position - 1]
+                    position -= 1
+                kept_tokens[position] = token
                 num_kept += 1
-        if num_kept > limit:
-            ranked = np.argsort(-row[kept_tokens[:num_kept]])
-            chosen = kept_tokens[:num_kept][ranked[:limit]].copy()
-            kept_tokens[:limit] = chosen
-            num_kept = limit
+        num_kept = min(num_kept, limit)
+        blank_logp = -np.inf
+        for kept in range(num_kept):
+            if kept_tokens[kept] == blank:
+                blank_logp = np.float64(row[blank])
+
+        # A bound below which no candidate can enter the beam: each entry followed by a blank is a
+        # candidate at least this good, so the beam_size-th best candidate is at least their minimum.
+        lowest, highest = np.inf, -np.inf
+        for entry in range(beam_len):
+            beam_total[entry] = _logaddexp(beam_blank[entry], beam_nonblank[entry])
+            stay = beam_total[entry] + blank_logp + extra[beam_node[entry]]
+            lowest = min(lowest, stay)
+            highest = max(highest, stay)
+        cutoff = highest - beam_threshold
+        if beam_len == beam_size and lowest > cutoff:
+            cutoff = lowest
 
         num_candidates = 0
         for entry in range(beam_len):
             node = beam_node[entry]
             p_blank = beam_blank[entry]
             p_nonblank = beam_nonblank[entry]
-            p_total = _logaddexp(p_blank, p_nonblank)
+            p_total = beam_total[entry]
+            # Skipping an extension is exact when the child gets no other probability this frame, i.e.
+            # when no child of this node was in the beam.
+            may_skip = child_mark[node] != time - 1
+            reachable = cutoff - extra[node] - max_gain
             for kept in range(num_kept):
                 token = kept_tokens[kept]
                 logp = np.float64(row[token])
@@ -529,8 +552,12 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                         num_candidates += 1
                     index = slot[node]
                     cand_nonblank[index] = _logaddexp(cand_nonblank[index], p_nonblank + logp)
+                    if may_skip and p_blank + logp < reachable:
+                        continue
                     target, add_blank, add_nonblank = -1, -np.inf, p_blank + logp
                 else:
+                    if may_skip and p_total + logp < reachable:
+                        continue
                     target, add_blank, add_nonblank = -1, -np.inf, p_total + logp
                 if target < 0:
                     # The child prefix node + token: find it, or create it with its cached fusion state.
@@ -550,6 +577,8 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                             slot = _grow(slot, capacity)
                             stamp = _grow(stamp, capacity)
                             stamp[num_nodes:] = -1
+                            child_mark = _grow(child_mark, capacity)
+                            child_mark[num_nodes:] = -2
                         if 2 * num_nodes >= child_keys.shape[0]:
                             old_keys, old_values = child_keys, child_values
                             child_keys = np.full(4 * old_keys.shape[0], -1, np.int64)
@@ -659,6 +688,8 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
             stamp[cand_node[index]] = -1
         for entry in range(beam_len):
             stamp[beam_node[entry]] = time
+            if beam_node[entry] != 0:
+                child_mark[parent[beam_node[entry]]] = time
 
     # Final scores: the last word and </s> enter the LM, partial hotword matches give their bonus back.
     final = np.empty(beam_len, np.float64)
@@ -722,13 +753,23 @@ class CTCBeamSearchDecoder:
     def __init__(self, vocabulary: Vocabulary, config: DecodingConfig = DecodingConfig(decoder="beam"),
                  lm: NgramTables | None = None, num_threads: int = 1):
         config.validate()
-        self.vocabulary, self.config = vocabulary, config
+        self.vocabulary = vocabulary
         self.fusion = compile_fusion(vocabulary, lm, config.lm_kind, config.unk_score, config.hotwords,
                                      config.hotword_weight)
         self._fusion_args = self.fusion.arguments()
         space = vocabulary.space_id
         self._space = -2 if space is None else space  # -2: never a token, so no word boundary exists
+        self.config = config
         self.num_threads = max(1, num_threads)
+
+    def _max_gain(self) -> float:
+        """How much one token can raise a prefix's non-acoustic score, at most (see `_prefix_search`)."""
+        config = self.config
+        if config.lm_weight < 0:
+            return np.inf  # a negative LM weight rewards unlikely words without bound: no skipping
+        hotword_step = config.hotword_weight if self.fusion.hot_score.shape[0] > 1 else 0.0
+        unk_gain = config.lm_weight * config.unk_score if self.fusion.lm_kind != NO_LM else 0.0
+        return max(config.word_bonus, 0.0) + max(hotword_step, 0.0) + max(unk_gain, 0.0)
 
     def reweighted(self, lm_weight: float, word_bonus: float) -> CTCBeamSearchDecoder:
         """The same decoder (LM and hotwords compiled once, shared) with another alpha and beta."""
@@ -759,19 +800,39 @@ class CTCBeamSearchDecoder:
                                      range(len(lengths))))
         return [self._decode_one(emissions[item], lengths[item], count) for item in range(len(lengths))]
 
+    def decode_emission(self, emission: np.ndarray, nbest: int | None = None) -> list[ScoredHypothesis]:
+        """One utterance's log-probs `(T, V)` as a float32 numpy array (no padding) -> its n-best list; the
+        cheapest call, for short utterances where converting tensors would cost more than the search."""
+        if emission.ndim != 2 or emission.shape[1] != len(self.vocabulary):
+            raise ValueError(f"emission must be (T, {len(self.vocabulary)}), got {emission.shape}")
+        if emission.dtype != np.float32 or not emission.flags.c_contiguous:
+            emission = np.ascontiguousarray(emission, np.float32)
+        return self._decode_one(emission, emission.shape[0], self.config.nbest if nbest is None else nbest)
+
     def _decode_one(self, emissions: np.ndarray, num_frames: int, nbest: int) -> list[ScoredHypothesis]:
-        config = self.config
         tokens, token_lens, frames, scores, acoustic = _prefix_search(
-            emissions, int(num_frames), BLANK_ID, self._space, config.beam_size, config.token_top_k,
-            float(config.token_min_logp), float(config.beam_threshold), float(config.lm_weight),
-            float(config.word_bonus), max(1, nbest), self._fusion_args)
+            emissions, int(num_frames), *self._search_settings, max(1, nbest), self._gain, self._fusion_args)
         results = []
         for rank in range(len(token_lens)):
-            labels = tuple(int(token) for token in tokens[rank, :token_lens[rank]])
+            length = int(token_lens[rank])
+            labels = tuple(tokens[rank, :length].tolist())
             hypothesis = Hypothesis(self.vocabulary.decode(labels), labels, float(scores[rank]),
-                                    tuple(int(index) for index in frames[rank, :token_lens[rank]]))
+                                    tuple(frames[rank, :length].tolist()))
             results.append(ScoredHypothesis(hypothesis, float(acoustic[rank])))
         return results
+
+    @property
+    def config(self) -> DecodingConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: DecodingConfig) -> None:
+        self._config = config
+        # The search's scalar arguments, converted once (they are passed on every call).
+        self._search_settings = (BLANK_ID, self._space, config.beam_size, config.token_top_k,
+                                 float(config.token_min_logp), float(config.beam_threshold), float(config.lm_weight),
+                                 float(config.word_bonus))
+        self._gain = self._max_gain()
 
 
 def load_lm(path: str | Path) -> NgramTables:
