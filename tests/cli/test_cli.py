@@ -7,29 +7,10 @@ from pathlib import Path
 
 import pytest
 import soundfile
-import torch
 
 from asr.cli.main import main
-from asr.config import from_dict
 from asr.data.manifest import ManifestItem, write_manifest
-from asr.frontend.features import FeatureExtractor
-from asr.models import build_model
-from asr.text import Vocabulary
-from asr.training.state import save_checkpoint
 from tests.conftest import copy_fsdd_items
-
-
-@pytest.fixture
-def model_path(tmp_path: Path) -> Path:
-    """An untrained (random) digit model: enough to exercise the commands' plumbing."""
-    torch.manual_seed(0)
-    config = from_dict({"features": {"sample_rate": 8000}, "model": {"hidden_size": 8, "num_layers": 1},
-                        "data": {"normalizer": "lower"}})
-    vocabulary = Vocabulary.from_texts(["zero one two three four five six seven eight nine"])
-    model = build_model(config.model, FeatureExtractor(config.features), len(vocabulary))
-    path = tmp_path / "model.pt"
-    save_checkpoint(path, {"config": config.to_dict(), "vocabulary": vocabulary.tokens, "model": model.state_dict()})
-    return path
 
 
 @pytest.fixture

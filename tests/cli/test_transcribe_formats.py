@@ -10,17 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 
 from asr.cli.formats import Cue, group_cues, timestamp, to_srt, to_tsv, to_vtt
 from asr.cli.main import main
-from asr.config import from_dict
 from asr.decoding.align import WordSpan, align_text
-from asr.frontend.features import FeatureExtractor
 from asr.inference import available_models, load_model
-from asr.models import build_model
-from asr.text import Vocabulary
-from asr.training.state import save_checkpoint
 from tests.conftest import SHARED_DATA, copy_fsdd_items
 
 WORDS = [WordSpan("the", 0.50, 0.62, 0.9), WordSpan("quick", 0.70, 1.01, 0.8), WordSpan("fox", 2.40, 2.71, 0.7)]
@@ -51,19 +45,6 @@ def test_srt_vtt_and_tsv_documents():
 
 
 # --- the command, on real recordings with an untrained model (plumbing only) --------------------------
-
-
-@pytest.fixture
-def model_path(tmp_path: Path) -> Path:
-    """An untrained model over letters and <space>: random text, but every format and flag is exercised."""
-    torch.manual_seed(0)
-    config = from_dict({"features": {"sample_rate": 8000}, "model": {"hidden_size": 8, "num_layers": 1},
-                        "data": {"normalizer": "lower"}})
-    vocabulary = Vocabulary.from_texts(["zero one two three four five six seven eight nine"])
-    model = build_model(config.model, FeatureExtractor(config.features), len(vocabulary))
-    path = tmp_path / "model.pt"
-    save_checkpoint(path, {"config": config.to_dict(), "vocabulary": vocabulary.tokens, "model": model.state_dict()})
-    return path
 
 
 @pytest.fixture
