@@ -3,6 +3,7 @@
     asr lm build --text corpus.txt --order 3 --unit word --smoothing kneser-ney --out lm.arpa
     asr lm build --text ../shared/data/ljspeech/metadata_all_text.csv --text-column 3 \
         --normalizer lower_no_punct --order 4 --unit char --smoothing kneser-ney --out data/lm/lj_char4.arpa
+    asr lm tune --model exp/run/best.pt --manifest data/dev.jsonl --lm lm.arpa   (see asr/cli/lm_tune.py)
 
 The text has one sentence per line. With `--text-column N` each line is split on `--separator`
 (default `|`) and field N (counted from 1) is the sentence: LJSpeech's `metadata.csv` and
@@ -45,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--dev-text", default=None, help="held-out text (same format) to report the perplexity of")
     build.add_argument("--out", required=True, help="ARPA file to write (.gz compresses)")
     build.set_defaults(lm_run=run_build)
+
+    from asr.cli import lm_tune
+
+    tune = actions.add_parser("tune", help="grid-search the LM weight and word bonus on a dev manifest",
+                              description=lm_tune.__doc__.split("\n\n")[0])
+    lm_tune.add_arguments(tune)
+    tune.set_defaults(lm_run=lm_tune.run)
 
 
 def read_sentences(path: str | Path, normalizer: str, column: int | None, separator: str) -> list[str]:
