@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from asr.training.loop import fit  # torch-heavy imports only once arguments are known to be valid
+    from asr.training.loop import TrainingInterrupted, fit  # torch-heavy imports once the arguments are valid
 
     try:
         config = load_config(args.config, args.overrides)
@@ -34,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, DataError, ManifestError, UnknownCharacterError, CheckpointError, FileNotFoundError) as error:
         report_error("train", error)
         return 2
-    except KeyboardInterrupt:
+    except TrainingInterrupted as interrupted:
+        report_error("train", interrupted)
+        return 128 + interrupted.signal_number  # the shell's convention for "ended by this signal"
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, the last periodic checkpoint stands
         report_error("train", "interrupted; the last checkpoint is in the run's out_dir: continue with --resume")
         return 130
     return 0

@@ -1,13 +1,19 @@
 """The one training loop, shared by every model family: compute_loss -> train_one_epoch -> evaluate -> fit.
 
 Each step is written out (autocast, scaler, clip, step, zero_grad) so nothing happens out of sight.
+SIGINT and SIGTERM (Ctrl-C, a scheduler's preemption) end the run after the step in progress, with
+`last.pt` saved: `fit` then raises TrainingInterrupted and `--resume` continues exactly from there.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +49,51 @@ class EvalResult:
     @property
     def cer(self) -> float:
         return self.char_counts.rate
+
+
+class TrainingInterrupted(Exception):
+    """A stop signal ended the run; `checkpoint` holds everything needed to resume it."""
+
+    def __init__(self, signal_number: int, checkpoint: Path):
+        self.signal_number = signal_number
+        self.checkpoint = checkpoint
+        super().__init__(f"stopped by {signal.Signals(signal_number).name} at the end of a step; "
+                         f"saved {checkpoint}: continue with --resume")
+
+
+class StopRequest:
+    """Turns SIGINT and SIGTERM into a flag the loop checks between steps.
+
+    A step cut in half would leave the optimiser and the data order out of step with the checkpoint,
+    so the signal only asks; the loop saves and leaves at the next step boundary. A second signal
+    while the first is pending gets the default behaviour (Ctrl-C twice: stop now).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signal_number: int | None = None
+
+    def _handle(self, signal_number: int, frame: object) -> None:
+        logger.warning("%s received: saving a checkpoint after the current step (again to stop at once)",
+                       signal.Signals(signal_number).name)
+        self.signal_number = signal_number
+        for number in self.SIGNALS:
+            signal.signal(number, signal.SIG_DFL if number == signal.SIGTERM else signal.default_int_handler)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopRequest]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # signals are delivered to the main thread only; nothing to install
+            return
+        previous = {number: signal.getsignal(number) for number in self.SIGNALS}
+        for number in self.SIGNALS:
+            signal.signal(number, self._handle)
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 @dataclass
@@ -114,6 +165,7 @@ class TrainingRun:
     out_dir: Path
     start_time: float
     minutes_before: float = 0.0  # training minutes spent by earlier runs of this experiment
+    stop: StopRequest = field(default_factory=StopRequest)
 
     @property
     def minutes(self) -> float:
@@ -182,9 +234,9 @@ def train_one_epoch(run: TrainingRun) -> float:
         if state.step % config.train.log_every_steps == 0 and finite:
             run.log.step(state.step, loss.item(), lr)
         progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
-        if state.step % config.train.checkpoint_every_steps == 0:
+        if state.step % config.train.checkpoint_every_steps == 0 or run.stop.signal_number is not None:
             run.save("last.pt")
-        if run.out_of_budget():
+        if run.out_of_budget() or run.stop.signal_number is not None:
             break
     progress.close()
     return loss_sum / max(1, num_steps)
@@ -267,11 +319,14 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
     logger.info("%d training items in %d batches per epoch; %d dev items; writing to %s", len(data.train_items),
                 steps_per_epoch, len(data.dev_items), out_dir)
     try:
-        while state.epoch < config.train.max_epochs and not run.out_of_budget():
-            train_loss = train_one_epoch(run)
-            if end_of_epoch(run, train_loss):
-                logger.info("early stopping: dev CER has not improved for %d epochs", config.train.patience)
-                break
+        with run.stop.installed():
+            while state.epoch < config.train.max_epochs and not run.out_of_budget():
+                train_loss = train_one_epoch(run)
+                if run.stop.signal_number is not None:
+                    raise TrainingInterrupted(run.stop.signal_number, out_dir / "last.pt")
+                if end_of_epoch(run, train_loss):
+                    logger.info("early stopping: dev CER has not improved for %d epochs", config.train.patience)
+                    break
     finally:
         run.log.close()
     if state.skipped_steps:
