@@ -1,4 +1,4 @@
-"""`asr data`: import corpora into JSONL manifests and summarise manifests.
+"""`asr data`: import corpora into JSONL manifests, summarise and check manifests.
 
     asr data import fsdd ../shared/data/fsdd --out data/fsdd/train.jsonl \
         --dev-speakers lucas --dev-out data/fsdd/dev.jsonl
@@ -35,6 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stats = actions.add_parser("stats", help="summarise a manifest", description="Summarise a manifest.")
     stats.add_argument("manifest", help="JSONL manifest")
     stats.set_defaults(data_run=run_stats)
+
+    check = actions.add_parser("check", help="find broken, suspicious or unusable items in a manifest",
+                               description="Open every item of a manifest and report each kind of problem with "
+                                           "the ids of its items; exit 1 when any problem is fatal.")
+    check.add_argument("manifest", help="JSONL manifest")
+    check.add_argument("--model", default=None,
+                       help="bundled model name or checkpoint: check its vocabulary, its text normaliser and "
+                            "its output frames (CTC lengths); without it, 100 frames per second are assumed")
+    check.set_defaults(data_run=run_check)
 
 
 def _speakers_from_flag(value: str) -> list[str]:
@@ -80,6 +89,39 @@ def run_stats(args: argparse.Namespace) -> int:
         shown = f"{value:.3f}" if isinstance(value, float) else repr(value) if name == "character set" else value
         print(f"{name:<{width}}  {shown}")
     return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    import torch
+
+    from asr.data.check import check_items
+    from asr.text import BLANK, SPACE
+
+    items = read_manifest(args.manifest)  # a broken line is a ManifestError naming it: exit 2
+    if args.model is None:
+        report = check_items(items, frames_for=lambda item, seconds: int(seconds * 100) if item.kind == "audio"
+                             else 10**9)
+    else:
+        from asr.inference import load_model
+
+        transcriber = load_model(args.model)
+        model, frontend = transcriber.model, transcriber.frontend
+        characters = [" " if token == SPACE else token for token in transcriber.vocabulary.tokens if token != BLANK]
+
+        def frames_for(item: ManifestItem, seconds: float) -> int:
+            if transcriber.is_image:
+                size = torch.tensor([frontend.input_width(item.path)])
+            else:
+                size = frontend.num_frames(torch.tensor([int(seconds * frontend.config.sample_rate)]))
+            return int(model.output_lengths(size)[0])
+
+        report = check_items(items, transcriber.normalize, characters, frames_for)
+    for line in report.lines():
+        print(line)
+    fatal = sum(len(ids) for kind, ids in report.problems.items() if kind.fatal)
+    print(f"{args.manifest}: {report.num_items} items checked, {len(report.problems)} kind(s) of problem, "
+          f"{fatal} fatal finding(s)")
+    return 1 if report.fatal else 0
 
 
 def run(args: argparse.Namespace) -> int:

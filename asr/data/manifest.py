@@ -125,8 +125,14 @@ def read_manifest(path: str | Path) -> list[ManifestItem]:
     items: list[ManifestItem] = []
     problems: list[str] = []
     first_line_of_id: dict[str, int] = {}
-    with path.open(encoding="utf-8") as stream:
-        for line_number, line in enumerate(stream, start=1):
+    with path.open("rb") as stream:
+        for line_number, raw_line in enumerate(stream, start=1):
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                problems.append(f"line {line_number}: not UTF-8 (byte 0x{raw_line[error.start]:02x} at column "
+                                f"{error.start + 1}); manifests are UTF-8 JSON")
+                continue
             if not line.strip():
                 continue
             try:
