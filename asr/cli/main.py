@@ -12,14 +12,15 @@ import logging
 import sys
 from typing import Sequence
 
-from asr.cli import data, evaluate, lm, train, transcribe
+from asr.cli import data, evaluate, export, lm, train, transcribe
 
 SUBCOMMANDS = {
     "transcribe": (transcribe, "transcribe audio files and directories"),
     "train": (train, "train a model from a YAML config"),
     "evaluate": (evaluate, "WER/CER report of a model on a manifest"),
-    "data": (data, "import corpora into JSONL manifests"),
-    "lm": (lm, "n-gram language models: estimate from text, write ARPA"),
+    "data": (data, "import, summarise and check JSONL manifests"),
+    "lm": (lm, "n-gram language models: estimate from text, write ARPA, tune the weights"),
+    "export": (export, "the inference model as one TorchScript file"),
 }
 
 
