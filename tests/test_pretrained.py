@@ -15,10 +15,20 @@ def reference_of(sample_name: str) -> str:
     return parts[1] if parts[0] == "digits" else parts[0]
 
 
-@pytest.mark.parametrize("name", available_models())
+# Which bundled samples each model must read without an error. english-small (dev WER 93% greedy) is
+# too weak for a known-answer sample; its subtitle timing is tested on a real LJSpeech clip instead
+# (tests/cli/test_transcribe_formats.py).
+SAMPLES_OF = {"fsdd-digits": ".flac", "mnist-digits": ".png", "english-small": None}
+
+
+def test_every_bundled_model_is_listed_here():
+    assert sorted(SAMPLES_OF) == available_models()
+
+
+@pytest.mark.parametrize("name", [name for name, suffix in SAMPLES_OF.items() if suffix])
 def test_bundled_model_reads_its_samples(name):
     transcriber = load_model(name)
-    samples = sorted(path for path in SAMPLES.iterdir() if path.suffix.lower() in transcriber.input_extensions)
+    samples = sorted(path for path in SAMPLES.iterdir() if path.suffix.lower() == SAMPLES_OF[name])
     assert samples, f"no bundled sample for {name}"
     results = transcriber.transcribe_files(samples)
     assert {result.path.name: result.hypothesis.text for result in results} == {
