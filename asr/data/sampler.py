@@ -210,3 +210,30 @@ class BucketBatchSampler(Sampler[list[tuple[int, int]]]):
     def __len__(self) -> int:
         """Batches in the current epoch (with max_batch_frames it may differ by a few between epochs)."""
         return len(self.epoch_batches(self.epoch))
+
+
+class ShardedBatchSampler(Sampler[list[tuple[int, int]]]):
+    """One process's share of every batch of a BucketBatchSampler, for data-parallel training.
+
+    All processes draw the same global batches (same seed, same epoch) and process `rank` takes the
+    items at positions rank, rank + world_size, ... of each: the batch size in the config stays the
+    global one, and N processes give the same gradient as one. A batch with fewer items than
+    processes is cycled, so that no process is left without an item while the others wait for it.
+    Epoch, progress and resumption stay with the wrapped sampler.
+    """
+
+    def __init__(self, sampler: BucketBatchSampler, rank: int, world_size: int) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, {world_size}), got {rank}")
+        self.sampler, self.rank, self.world_size = sampler, rank, world_size
+
+    def shard(self, batch: list) -> list:
+        if len(batch) < self.world_size:
+            return [batch[self.rank % len(batch)]]
+        return batch[self.rank::self.world_size]
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return (self.shard(batch) for batch in iter(self.sampler))
+
+    def __len__(self) -> int:
+        return len(self.sampler)

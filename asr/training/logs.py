@@ -81,3 +81,17 @@ class MetricsLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+class NullLog:
+    """What the processes other than rank 0 log to in data-parallel training: nothing (rank 0 logs the
+    figures every process agreed on)."""
+
+    def step(self, step: int, loss: float, lr: float) -> None:
+        pass
+
+    def epoch(self, row: dict[str, Any]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

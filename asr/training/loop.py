@@ -3,6 +3,7 @@
 Each step is written out (autocast, scaler, clip, step, zero_grad) so nothing happens out of sight.
 SIGINT and SIGTERM (Ctrl-C, a scheduler's preemption) end the run after the step in progress, with
 `last.pt` saved: `fit` then raises TrainingInterrupted and `--resume` continues exactly from there.
+Started by torchrun, the same loop trains data-parallel (see asr/training/distributed.py).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from tqdm import tqdm
 
 from asr.config import ExperimentConfig
 from asr.data.datasets import Batch, build_dataset, collate_examples
-from asr.data.sampler import BucketBatchSampler
+from asr.data.sampler import BucketBatchSampler, ShardedBatchSampler
 from asr.decoding.greedy import greedy_tokens
 from asr.metrics import ErrorCounts, sequence_edit_counts, split_words_on_device
-from asr.training.logs import MetricsLog
+from asr.training import distributed
+from asr.training.distributed import DistributedContext
+from asr.training.logs import MetricsLog, NullLog
 from asr.training.optim import build_optimizer, build_scheduler
 from asr.training.setup import PreparedData, build_recognizer, prepare_data, resolve_device
 from asr.training.state import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
@@ -117,9 +120,10 @@ def compute_loss(model: torch.nn.Module, batch: Batch, criterion: torch.nn.Modul
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader: DataLoader, criterion: torch.nn.Module, device: torch.device,
-             space_id: int | None) -> EvalResult:
+             space_id: int | None, context: DistributedContext = DistributedContext()) -> EvalResult:
     """Dev loss, WER and CER with greedy decoding. On a GPU the edit distances are computed and summed
-    there and only the totals are copied back; on the CPU they go through RapidFuzz (faster there)."""
+    there and only the totals are copied back; on the CPU they go through RapidFuzz (faster there).
+    In data-parallel training each process evaluates its share of the batches and the totals are summed."""
     model.eval()
     totals = torch.zeros(8, dtype=torch.long, device=device)  # word S, D, I, N, char S, D, I, N
     loss_sum, num_items = 0.0, 0
@@ -141,8 +145,9 @@ def evaluate(model: torch.nn.Module, loader: DataLoader, criterion: torch.nn.Mod
         totals[0:3] += torch.stack([counts.sum() for counts in word_counts])
         totals[3] += ref_word_lens.sum()
     model.train()
-    values = totals.tolist()
-    return EvalResult(loss_sum / max(1, num_items), ErrorCounts(*values[0:4]), ErrorCounts(*values[4:8]))
+    loss_totals = context.sum(torch.tensor([loss_sum, num_items], dtype=torch.float64, device=device)).tolist()
+    values = context.sum(totals).tolist()
+    return EvalResult(loss_totals[0] / max(1, loss_totals[1]), ErrorCounts(*values[0:4]), ErrorCounts(*values[4:8]))
 
 
 @dataclass
@@ -151,7 +156,8 @@ class TrainingRun:
 
     config: ExperimentConfig
     data: PreparedData
-    model: torch.nn.Module
+    model: torch.nn.Module  # the model itself: evaluation and checkpoints
+    network: torch.nn.Module  # what training calls: the model, or its DistributedDataParallel wrapper
     criterion: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
@@ -161,20 +167,26 @@ class TrainingRun:
     dev_loader: DataLoader
     device: torch.device
     state: TrainState
-    log: MetricsLog
+    log: MetricsLog | NullLog
     out_dir: Path
     start_time: float
     minutes_before: float = 0.0  # training minutes spent by earlier runs of this experiment
     stop: StopRequest = field(default_factory=StopRequest)
+    context: DistributedContext = field(default_factory=DistributedContext)
+    time_is_up: bool = False
 
     @property
     def minutes(self) -> float:
         return self.minutes_before + (time.monotonic() - self.start_time) / 60
 
     def out_of_budget(self) -> bool:
-        train = self.config.train
-        return ((train.max_steps and self.state.step >= train.max_steps)
-                or (train.max_minutes and self.minutes >= train.max_minutes))
+        """The step budget, or the time budget as last agreed by every process (clocks differ a little)."""
+        max_steps = self.config.train.max_steps
+        return bool((max_steps and self.state.step >= max_steps) or self.time_is_up)
+
+    def clock_says_stop(self) -> bool:
+        max_minutes = self.config.train.max_minutes
+        return bool(max_minutes and self.minutes >= max_minutes)
 
     def checkpoint_payload(self) -> dict[str, Any]:
         return {
@@ -190,7 +202,8 @@ class TrainingRun:
         }
 
     def save(self, name: str) -> None:
-        save_checkpoint(self.out_dir / name, self.checkpoint_payload())
+        if self.context.is_main:  # every process holds the same weights; one writes them
+            save_checkpoint(self.out_dir / name, self.checkpoint_payload())
 
 
 def train_one_epoch(run: TrainingRun) -> float:
@@ -198,7 +211,9 @@ def train_one_epoch(run: TrainingRun) -> float:
     config, state, model = run.config, run.state, run.model
     run.sampler.set_epoch(state.epoch)
     run.sampler.load_state_dict({"epoch": state.epoch, "batches_done": state.batches_done})
-    loader = DataLoader(run.train_dataset, batch_sampler=run.sampler, collate_fn=collate_examples,
+    batch_sampler = (ShardedBatchSampler(run.sampler, run.context.rank, run.context.world_size)
+                     if run.context.enabled else run.sampler)
+    loader = DataLoader(run.train_dataset, batch_sampler=batch_sampler, collate_fn=collate_examples,
                         num_workers=config.data.num_workers, generator=torch.Generator(),
                         pin_memory=run.device.type == "cuda")
     # The loader gets its own generator: drawing its worker seed from the global RNG would shift the
@@ -207,19 +222,29 @@ def train_one_epoch(run: TrainingRun) -> float:
     model.train()
     loss_sum, num_steps = 0.0, 0
     progress = tqdm(loader, desc=f"epoch {state.epoch + 1}", initial=state.batches_done, total=len(run.sampler),
-                    unit="batch", dynamic_ncols=True, leave=False, disable=None)
+                    unit="batch", dynamic_ncols=True, leave=False, disable=None if run.context.is_main else True)
     for batch in progress:
         batch = batch.to(run.device)
         with torch.autocast(run.device.type, enabled=use_amp):
-            loss = compute_loss(model, batch, run.criterion)
-        run.scaler.scale(loss).backward()
+            loss = compute_loss(run.network, batch, run.criterion)
+        run.scaler.scale(loss).backward()  # DistributedDataParallel averages the gradients here
         run.scaler.unscale_(run.optimizer)
         grad_norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.clip_norm)
                      if config.optim.clip_norm > 0 else None)
-        finite = torch.isfinite(loss).item() and (grad_norm is None or torch.isfinite(grad_norm).item())
+        # What every process must agree on, summed in one exchange: the losses (their mean is the loss
+        # of the global batch), whether any is non-finite, and whether any process must stop.
+        loss_finite = bool(torch.isfinite(loss).item())
+        agreed = run.context.sum(torch.tensor(
+            [loss.item() if loss_finite else 0.0, not loss_finite, run.stop.signal_number is not None,
+             run.clock_says_stop()], dtype=torch.float64, device=run.device)).tolist()
+        run.time_is_up = agreed[3] > 0
+        step_loss = agreed[0] / run.context.world_size
+        finite = agreed[1] == 0 and (grad_norm is None or torch.isfinite(grad_norm).item())
+        if agreed[2] and run.stop.signal_number is None:
+            run.stop.signal_number = signal.SIGTERM  # another process was told to stop: stop together
         if finite:
             run.scaler.step(run.optimizer)
-            loss_sum += loss.item()
+            loss_sum += step_loss
             num_steps += 1
         else:
             state.skipped_steps += 1
@@ -232,8 +257,8 @@ def train_one_epoch(run: TrainingRun) -> float:
         state.batches_done += 1
         lr = run.optimizer.param_groups[0]["lr"]
         if state.step % config.train.log_every_steps == 0 and finite:
-            run.log.step(state.step, loss.item(), lr)
-        progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+            run.log.step(state.step, step_loss, lr)
+        progress.set_postfix(loss=f"{step_loss:.3f}", lr=f"{lr:.2e}")
         if state.step % config.train.checkpoint_every_steps == 0 or run.stop.signal_number is not None:
             run.save("last.pt")
         if run.out_of_budget() or run.stop.signal_number is not None:
@@ -245,7 +270,8 @@ def train_one_epoch(run: TrainingRun) -> float:
 def end_of_epoch(run: TrainingRun, train_loss: float) -> bool:
     """Evaluate on dev, log, keep the best checkpoint; returns True when early stopping says stop."""
     state = run.state
-    result = evaluate(run.model, run.dev_loader, run.criterion, run.device, run.data.vocabulary.space_id)
+    result = evaluate(run.model, run.dev_loader, run.criterion, run.device, run.data.vocabulary.space_id,
+                      run.context)
     # Fractional when a budget stopped the run mid-epoch, so the row says how much was trained.
     row = {"epoch": round(state.epoch + state.batches_done / len(run.sampler), 2), "step": state.step,
            "train_loss": round(train_loss, 5), "dev_loss": round(result.loss, 5), "dev_wer": round(result.wer, 5),
@@ -271,9 +297,22 @@ def end_of_epoch(run: TrainingRun, train_loss: float) -> bool:
 
 
 def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainState:
-    """Train `config` from scratch, or continue exactly from the checkpoint `resume`."""
+    """Train `config` from scratch, or continue exactly from the checkpoint `resume`.
+
+    Under torchrun every process calls this; `data.batch_size` (or `max_batch_seconds`) is the global
+    batch, shared out among them.
+    """
+    context = distributed.start(config.train.device)
+    try:
+        return _fit(config, resume, context)
+    finally:
+        distributed.stop(context)
+
+
+def _fit(config: ExperimentConfig, resume: str | Path | None, context: DistributedContext) -> TrainState:
     out_dir = Path(config.train.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not context.is_main:
+        logging.getLogger("asr").setLevel(logging.WARNING)  # rank 0 speaks for all
     checkpoint = load_checkpoint(resume) if resume else None
     if checkpoint is not None:
         logger.info("resuming from %s (step %d)", resume, checkpoint["train_state"]["step"])
@@ -281,12 +320,15 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
     device = resolve_device(config.train.device)
-    (out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
+    if context.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
 
     data = prepare_data(config, checkpoint["vocabulary"] if checkpoint else None)
     model = build_recognizer(config, data, fit_global_stats=checkpoint is None).to(device)
-    logger.info("model %s: %.2fM parameters, vocabulary of %d tokens, on %s", config.model.name,
-                sum(parameter.numel() for parameter in model.parameters()) / 1e6, len(data.vocabulary), device)
+    logger.info("model %s: %.2fM parameters, vocabulary of %d tokens, on %s%s", config.model.name,
+                sum(parameter.numel() for parameter in model.parameters()) / 1e6, len(data.vocabulary), device,
+                f", {context.world_size} processes" if context.enabled else "")
     criterion = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=False)
     max_batch_frames = config.data.max_batch_seconds * config.features.sample_rate or None
     sampler = BucketBatchSampler(data.train_lengths, batch_size=None if max_batch_frames else config.data.batch_size,
@@ -307,15 +349,21 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
         minutes_before = saved.pop("minutes")
         state = TrainState(**saved)
         restore_rng_state(checkpoint["rng"])
+    network = model
+    if context.enabled:
+        # The front-end runs in the data loader, not in forward: its buffers need no synchronising.
+        network = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index or 0] if device.type == "cuda" else None, broadcast_buffers=False)
+    # Dev batches are dealt out whole (each item is evaluated once); `evaluate` sums the counts.
+    dev_batches = BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size, shuffle=False)
     dev_loader = DataLoader(build_dataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
-                            batch_sampler=BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size,
-                                                             shuffle=False),
+                            batch_sampler=dev_batches.epoch_batches(0)[context.rank::context.world_size],
                             collate_fn=collate_examples, num_workers=config.data.num_workers,
                             generator=torch.Generator())
     train_dataset = build_dataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
-    run = TrainingRun(config, data, model, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
-                      dev_loader, device, state, MetricsLog(out_dir, state.history, state.step), out_dir, time.monotonic(),
-                      minutes_before)
+    log = MetricsLog(out_dir, state.history, state.step) if context.is_main else NullLog()
+    run = TrainingRun(config, data, model, network, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
+                      dev_loader, device, state, log, out_dir, time.monotonic(), minutes_before, context=context)
     logger.info("%d training items in %d batches per epoch; %d dev items; writing to %s", len(data.train_items),
                 steps_per_epoch, len(data.dev_items), out_dir)
     try:
