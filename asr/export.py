@@ -21,25 +21,37 @@ from torch import nn
 from asr.inference import Transcriber
 
 
-class SingleUtteranceModel(nn.Module):
-    """front-end -> (subsampler) -> recurrent encoder -> CTC head, for one unpadded input."""
+class UtteranceNetwork(nn.Module):
+    """features `(num_frames, num_features)` of one unpadded input -> log_probs `(num_output_frames, V)`:
+    (subsampler) -> recurrent encoder -> CTC head."""
 
     def __init__(self, transcriber: Transcriber):
         super().__init__()
         model = transcriber.model
-        self.frontend = model.frontend
         self.subsampler = getattr(model, "subsampler", None)
         self.rnn = model.encoder.rnn
         self.head = model.head
 
-    def forward(self, signal: torch.Tensor) -> torch.Tensor:
-        features = self.frontend(signal).unsqueeze(0)  # (1, T, F)
-        # Derived from the data, not from a Python int, so the trace keeps the length dynamic.
-        lengths = torch.ones_like(features[:, :, 0], dtype=torch.long).sum(dim=1)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        batch = features.unsqueeze(0)  # (1, T, F)
+        # Derived from the data, not from a Python int, so a trace keeps the length dynamic.
+        lengths = torch.ones_like(batch[:, :, 0], dtype=torch.long).sum(dim=1)
         if self.subsampler is not None:
-            features, lengths = self.subsampler(features, lengths)
-        states, _ = self.rnn(features)
+            batch, lengths = self.subsampler(batch, lengths)
+        states, _ = self.rnn(batch)
         return self.head(states)[0]
+
+
+class SingleUtteranceModel(nn.Module):
+    """front-end -> UtteranceNetwork, for one unpadded input."""
+
+    def __init__(self, transcriber: Transcriber):
+        super().__init__()
+        self.frontend = transcriber.model.frontend
+        self.network = UtteranceNetwork(transcriber)
+
+    def forward(self, signal: torch.Tensor) -> torch.Tensor:
+        return self.network(self.frontend(signal))
 
 
 def export_torchscript(transcriber: Transcriber, example: torch.Tensor, out: str | Path) -> Path:
@@ -56,4 +68,26 @@ def export_torchscript(transcriber: Transcriber, example: torch.Tensor, out: str
     extra = {"vocabulary.json": json.dumps(list(transcriber.vocabulary.tokens)),
              "config.json": json.dumps(transcriber.config.to_dict())}
     traced.save(str(out), _extra_files=extra)
+    return out
+
+
+def export_onnx(transcriber: Transcriber, example_features: torch.Tensor, out: str | Path) -> Path:
+    """The network without its front-end as ONNX (opset 17), input `features` `(frames, num_features)`
+    with a dynamic number of frames, output `log_probs`. The front-end stays out because ONNX has no
+    complex-valued STFT, which torchaudio's spectrograms use; compute the features with the TorchScript
+    file's front-end or any MFCC/filterbank of the same settings (the config is in the .json beside it).
+    Needs the `export` extra (onnx, onnxruntime)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    network = UtteranceNetwork(transcriber).eval()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes; parity is tested
+        # The TorchScript-based exporter: torch.export cannot yet export the packed-free GRU/LSTM call
+        # with a dynamic length here.
+        torch.onnx.export(network, (example_features,), str(out), dynamo=False, opset_version=17,
+                          input_names=["features"], output_names=["log_probs"],
+                          dynamic_axes={"features": {0: "frames"}, "log_probs": {0: "output_frames"}})
+    sidecar = out.with_suffix(".json")
+    sidecar.write_text(json.dumps({"vocabulary": list(transcriber.vocabulary.tokens),
+                                   "config": transcriber.config.to_dict()}, indent=1), encoding="utf-8")
     return out

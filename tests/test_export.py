@@ -1,10 +1,11 @@
-"""`asr export`: the TorchScript file gives the eager model's log-probabilities on real inputs of other
-lengths than the one it was traced on."""
+"""`asr export`: the TorchScript file (and the ONNX network) give the eager model's log-probabilities,
+within 1e-4, on real inputs of other lengths than the one they were traced on."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from asr.audio import load_audio
@@ -55,3 +56,18 @@ def test_torchscript_image_model_matches_the_eager_model(tmp_path):
 def test_export_of_a_missing_model_is_a_clear_error(tmp_path, capsys):
     assert main(["export", "--model", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "x.ts")]) == 2
     assert "nope.pt" in capsys.readouterr().err
+
+
+def test_onnx_network_matches_the_eager_model_on_real_recordings(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
+    out = tmp_path / "fsdd.onnx"
+    assert main(["export", "--model", "fsdd-digits", "--format", "onnx", "--out", str(out)]) == 0
+    session = onnxruntime.InferenceSession(str(out))
+    transcriber = load_model("fsdd-digits")
+    assert json.loads(out.with_suffix(".json").read_text())["vocabulary"] == list(transcriber.vocabulary.tokens)
+    for item in copy_fsdd_items(tmp_path / "audio", ["lucas", "jackson"], range(3, 5), range(0, 1)):
+        with torch.no_grad():
+            features = transcriber.frontend(load_audio(item.path, transcriber.sample_rate))
+            expected = eager_log_probs(transcriber, features)
+        (got,) = session.run(None, {"features": features.numpy()})
+        torch.testing.assert_close(torch.from_numpy(got), expected, rtol=0, atol=1e-4)
