@@ -107,3 +107,25 @@ def test_early_stopping_ends_the_run_when_dev_cer_stops_improving(tiny_fsdd, tmp
     config = config.replace(optim=config.optim.__class__(lr=1e-12, warmup_steps=0, schedule="constant"))
     state = fit(config)
     assert state.epoch == 3 and state.epochs_without_improvement == 2
+
+
+def test_a_non_finite_loss_skips_its_step_and_names_the_batch(tiny_fsdd, tmp_path, monkeypatch, caplog):
+    import asr.training.loop as loop
+
+    real_loss = loop.compute_loss
+    calls = []
+
+    def poisoned(model, batch, criterion):
+        calls.append(batch.item_ids)
+        loss = real_loss(model, batch, criterion)
+        return loss * float("nan") if len(calls) == 2 else loss  # the second step's loss is NaN
+
+    monkeypatch.setattr(loop, "compute_loss", poisoned)
+    out_dir = tmp_path / "run"
+    with caplog.at_level("WARNING", logger="asr.training.loop"):
+        state = fit(tiny_config(tiny_fsdd, out_dir, max_steps=3))
+    assert state.skipped_steps == 1 and state.step == 3
+    assert f"step 1 skipped: non-finite loss or gradient in items {', '.join(calls[1])}" in caplog.text
+    assert sorted(step_losses(out_dir)) == [1, 3]  # the skipped step logs no loss
+    weights = load_checkpoint(out_dir / "last.pt")["model"]
+    assert all(bool(tensor.isfinite().all()) for tensor in weights.values() if tensor.is_floating_point())
