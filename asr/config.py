@@ -201,7 +201,9 @@ class DecodingConfig:
     lm_kind: Literal["auto", "word", "char"] = "auto"  # auto: char if every LM word is one token
     lm_weight: float = 0.5  # alpha: multiplies the LM's natural-log probabilities
     word_bonus: float = 0.0  # beta: added per LM unit (a word; a token with a char LM)
-    unk_score: float = -10.0  # added to the LM score (<unk> in context) of a word the LM does not know
+    # Added to the fused score of a word the LM does not know, besides its <unk> log-prob; not scaled by
+    # lm_weight (as in pyctcdecode), so it applies even at lm_weight 0.
+    unk_score: float = -10.0
     hotwords: tuple[str, ...] = ()  # phrases to boost, spelled in the model's vocabulary
     hotword_weight: float = 2.0  # bonus per token of a completed hotword
     nbest: int = 1

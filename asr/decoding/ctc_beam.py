@@ -227,14 +227,18 @@ def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_
 @_jit
 def _lm_unit(state, word, unk_word, unk_offset, num_words, keys, values, logp, backoff, suffix, node_order, order):
     """Like `_lm_score`, with word -1 standing for a unit the LM does not know: scored as <unk> (or as
-    nothing, for an LM without <unk>) plus `unk_offset`."""
+    nothing, for an LM without <unk>). Returns (log-prob, next state, penalty): the penalty is
+    `unk_offset` for an unknown unit, 0 otherwise, and is added to the fused score unweighted (the
+    LM weight scales the log-prob only, as in pyctcdecode)."""
     if word >= 0:
-        return _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order)
+        word_logp, next_state = _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order,
+                                          order)
+        return word_logp, next_state, 0.0
     if unk_word >= 0:
         unk_logp, next_state = _lm_score(state, unk_word, num_words, keys, values, logp, backoff, suffix, node_order,
                                          order)
-        return unk_logp + unk_offset, next_state
-    return unk_offset, 0
+        return unk_logp, next_state, unk_offset
+    return 0.0, 0, unk_offset
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -426,9 +430,10 @@ def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, b
     if lm_kind == 1:
         if spell[node] != 0:
             if spell[node] > 0:  # (-1: an unknown word, scored when it left the LM's words)
-                word_logp, state = _lm_unit(state, spell_word[spell[node]], unk_word, unk_offset, num_lm_words, lm_keys,
-                                            lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order)
-                score += alpha * word_logp
+                word_logp, state, penalty = _lm_unit(state, spell_word[spell[node]], unk_word, unk_offset,
+                                                     num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
+                                                     lm_node_order, lm_order)
+                score += alpha * word_logp + penalty
             score += beta
     elif lm_kind == 0:
         if spell[node] != 0:
@@ -602,25 +607,25 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                                     # A known word, or a proper prefix of known words that is none itself
                                     # (spell_word -1: <unk>); -1 was scored when it left the LM's words.
                                     if spelling > 0:
-                                        word_logp, context = _lm_unit(context, spell_word[spelling], unk_word,
-                                                                      unk_offset, num_lm_words, lm_keys, lm_values,
-                                                                      lm_logp, lm_backoff, lm_suffix, lm_node_order,
-                                                                      lm_order)
-                                        score += alpha * word_logp
+                                        word_logp, context, penalty = _lm_unit(
+                                            context, spell_word[spelling], unk_word, unk_offset, num_lm_words,
+                                            lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order,
+                                            lm_order)
+                                        score += alpha * word_logp + penalty
                                     score += beta
                                     spelling = 0
                             elif spelling >= 0:
                                 spelling = _find(spell_keys, spell_values, np.int64(spelling) * vocab_size + token)
                                 if spelling < 0:  # the word has left the LM's vocabulary: it is <unk>, now
-                                    word_logp, context = _lm_unit(context, -1, unk_word, unk_offset, num_lm_words,
-                                                                  lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
-                                                                  lm_node_order, lm_order)
-                                    score += alpha * word_logp
+                                    word_logp, context, penalty = _lm_unit(
+                                        context, -1, unk_word, unk_offset, num_lm_words, lm_keys, lm_values, lm_logp,
+                                        lm_backoff, lm_suffix, lm_node_order, lm_order)
+                                    score += alpha * word_logp + penalty
                         elif lm_kind == 2:
-                            unit_logp, context = _lm_unit(context, token_word[token], unk_word, unk_offset,
-                                                          num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff,
-                                                          lm_suffix, lm_node_order, lm_order)
-                            score += alpha * unit_logp + beta
+                            unit_logp, context, penalty = _lm_unit(
+                                context, token_word[token], unk_word, unk_offset, num_lm_words, lm_keys, lm_values,
+                                lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order)
+                            score += alpha * unit_logp + penalty + beta
                         else:
                             if token == space:
                                 if spelling != 0:
@@ -768,7 +773,7 @@ class CTCBeamSearchDecoder:
         if config.lm_weight < 0:
             return np.inf  # a negative LM weight rewards unlikely words without bound: no skipping
         hotword_step = config.hotword_weight if self.fusion.hot_score.shape[0] > 1 else 0.0
-        unk_gain = config.lm_weight * config.unk_score if self.fusion.lm_kind != NO_LM else 0.0
+        unk_gain = config.unk_score if self.fusion.lm_kind != NO_LM else 0.0
         return max(config.word_bonus, 0.0) + max(hotword_step, 0.0) + max(unk_gain, 0.0)
 
     def reweighted(self, lm_weight: float, word_bonus: float) -> CTCBeamSearchDecoder:
