@@ -64,6 +64,16 @@ class TrainingInterrupted(Exception):
                          f"saved {checkpoint}: continue with --resume")
 
 
+def ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader worker start-up: leave SIGINT and SIGTERM to the main process.
+
+    Ctrl-C and schedulers signal the whole process group; a worker that died of it would crash the main
+    process before it could save. Workers are shut down by the loader itself when training ends.
+    """
+    for number in StopRequest.SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
 class StopRequest:
     """Turns SIGINT and SIGTERM into a flag the loop checks between steps.
 
@@ -214,6 +224,7 @@ def train_one_epoch(run: TrainingRun) -> float:
     batch_sampler = (ShardedBatchSampler(run.sampler, run.context.rank, run.context.world_size)
                      if run.context.enabled else run.sampler)
     loader = DataLoader(run.train_dataset, batch_sampler=batch_sampler, collate_fn=collate_examples,
+                        worker_init_fn=ignore_stop_signals,
                         num_workers=config.data.num_workers, generator=torch.Generator(),
                         pin_memory=run.device.type == "cuda")
     # The loader gets its own generator: drawing its worker seed from the global RNG would shift the
@@ -359,7 +370,7 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
     dev_loader = DataLoader(build_dataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
                             batch_sampler=dev_batches.epoch_batches(0)[context.rank::context.world_size],
                             collate_fn=collate_examples, num_workers=config.data.num_workers,
-                            generator=torch.Generator())
+                            worker_init_fn=ignore_stop_signals, generator=torch.Generator())
     train_dataset = build_dataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
     log = MetricsLog(out_dir, state.history, state.step) if context.is_main else NullLog()
     run = TrainingRun(config, data, model, network, criterion, optimizer, scheduler, scaler, sampler, train_dataset,

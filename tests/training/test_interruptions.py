@@ -3,6 +3,7 @@ continues with the same per-step losses as a run that was never stopped."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -22,13 +23,14 @@ NUM_STEPS = 30  # long enough that a signal lands mid-run; 3 steps an epoch over
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_training(config, tmp_path: Path, *extra: str) -> subprocess.Popen:
+def start_training(config, tmp_path: Path, *extra: str, new_session: bool = False) -> subprocess.Popen:
     config_path = tmp_path / f"{Path(config.train.out_dir).name}.yaml"
     config_path.write_text(yaml.safe_dump(config.to_dict()))
     # One thread, as in the in-process reference run: the same float summation order.
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen([sys.executable, "-m", "asr", "train", "--config", str(config_path), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+                            start_new_session=new_session)
 
 
 def wait_for(condition, process: subprocess.Popen, timeout: float = 60.0) -> None:
@@ -100,3 +102,20 @@ def test_a_run_killed_with_sigkill_resumes_with_the_same_step_losses(tiny_fsdd, 
     _, stderr = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, stderr
     assert_same_losses(step_losses(out_dir), reference_losses(tiny_fsdd, tmp_path))
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_whole_process_group_spares_the_data_workers(tiny_fsdd, tmp_path):
+    """Schedulers and Ctrl-C signal every process of a job: the loader's workers must leave the signal
+    to the main process, which saves and exits cleanly instead of crashing on a dead worker."""
+    out_dir = tmp_path / "group"
+    config = tiny_config(tiny_fsdd, out_dir, max_epochs=1000, max_steps=NUM_STEPS, threads=1,
+                         checkpoint_every_steps=1000)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, num_workers=1))
+    process = start_training(config, tmp_path, new_session=True)
+    wait_for(lambda: logged_steps(out_dir) >= 5, process)
+    os.killpg(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "DataLoader worker" not in stderr
+    assert load_checkpoint(out_dir / "last.pt")["train_state"]["step"] == logged_steps(out_dir)
