@@ -25,8 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importer = actions.add_parser("import", help="import a corpus into a manifest",
                                   description="Import a corpus in its original layout into a JSONL manifest.")
     importer.add_argument("corpus", choices=sorted(IMPORTERS), help="corpus layout")
-    importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi'; for 'images' a CSV "
-                                         "of file,text[,writer] rows, paths relative to its folder)")
+    importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi'; a subset folder such "
+                                         "as train-clean-100 for 'librispeech'; a split's TSV for 'commonvoice'; "
+                                         "for 'images' a CSV of file,text[,writer] rows, paths relative to its folder)")
     importer.add_argument("--out", required=True, help="manifest to write (all items, or train with --dev-out)")
     importer.add_argument("--dev-speakers", help="comma-separated speakers (writers, for images) held out for dev")
     importer.add_argument("--dev-out", help="manifest for the dev speakers' items")

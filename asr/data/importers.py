@@ -220,6 +220,71 @@ def import_kaldi(data_dir: str | Path) -> list[ManifestItem]:
     ]
 
 
+LIBRISPEECH_TRANSCRIPTS = "*/*/*.trans.txt"  # SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt
+
+
+def import_librispeech(root: str | Path) -> list[ManifestItem]:
+    """LibriSpeech: `root/SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt` lines `UTTERANCE-ID TRANSCRIPT`, audio
+    `UTTERANCE-ID.flac` beside them; `root` is one subset (e.g. `LibriSpeech/train-clean-100`). The
+    speaker is the first field of the id, so a split by speaker works as for any corpus."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"LibriSpeech directory not found: {root}")
+    transcripts = sorted(root.glob(LIBRISPEECH_TRANSCRIPTS))
+    if not transcripts:
+        raise ManifestError(f"{root}: no SPEAKER/CHAPTER/*.trans.txt files: is this a LibriSpeech subset folder?")
+    listed, problems = [], []  # (where, id, text, path)
+    for transcript in transcripts:
+        for line_number, line in _numbered_lines(transcript):
+            utterance_id, _, text = line.strip().partition(" ")
+            if not text.strip():
+                problems.append(f"{transcript.relative_to(root)} line {line_number}: expected 'ID TRANSCRIPT'")
+                continue
+            listed.append((f"{transcript.relative_to(root)} line {line_number}", utterance_id, text.strip(),
+                           transcript.parent / f"{utterance_id}.flac"))
+    if problems:
+        raise ManifestError(format_problems(root, problems))
+    durations = _measure_durations([(where, path) for where, _, _, path in listed], root)
+    return [ManifestItem(id=utterance_id, path=path, text=text, duration=duration,
+                         speaker=utterance_id.split("-", 1)[0])
+            for (_, utterance_id, text, path), duration in zip(listed, durations)]
+
+
+COMMON_VOICE_COLUMNS = ("client_id", "path", "sentence")
+
+
+def import_common_voice(tsv_path: str | Path) -> list[ManifestItem]:
+    """Common Voice: a split's TSV (`train.tsv`, `dev.tsv`, `validated.tsv`, ...) with the columns
+    client_id, path and sentence among others; audio under `clips/` beside it (MP3, read by soundfile).
+    The speaker is the client id, so splits by speaker stay possible."""
+    import csv
+
+    tsv_path = Path(tsv_path)
+    if not tsv_path.is_file():
+        raise FileNotFoundError(f"Common Voice TSV not found: {tsv_path}")
+    clips = tsv_path.parent / "clips"
+    with open(tsv_path, newline="", encoding="utf-8") as stream:
+        reader = csv.DictReader(stream, delimiter="\t", quoting=csv.QUOTE_NONE)
+        missing = [column for column in COMMON_VOICE_COLUMNS if column not in (reader.fieldnames or [])]
+        if missing:
+            raise ManifestError(f"{tsv_path}: line 1: missing columns {', '.join(missing)} "
+                                f"(found: {', '.join(reader.fieldnames or [])})")
+        rows = [(line_number, row) for line_number, row in enumerate(reader, start=2)]
+    listed, problems = [], []
+    for line_number, row in rows:
+        if not (row.get("path") or "").strip() or not (row.get("sentence") or "").strip():
+            problems.append(f"line {line_number}: empty path or sentence")
+            continue
+        path = clips / row["path"].strip()
+        listed.append((f"line {line_number}", path.stem, row["sentence"].strip(), path,
+                       (row.get("client_id") or "").strip() or "unknown"))
+    if problems:
+        raise ManifestError(format_problems(tsv_path, problems))
+    durations = _measure_durations([(where, path) for where, _, _, path, _ in listed], tsv_path)
+    return [ManifestItem(id=utterance_id, path=path, text=text, duration=duration, speaker=speaker)
+            for (_, utterance_id, text, path, speaker), duration in zip(listed, durations)]
+
+
 # A first CSV row whose file and text fields read like these is a header, not an item.
 IMAGE_CSV_FILE_HEADERS = ("file", "file_name", "filename", "path", "image")
 IMAGE_CSV_TEXT_HEADERS = ("text", "transcript", "transcription", "label")
@@ -291,6 +356,8 @@ IMPORTERS: dict[str, Callable[[str | Path], list[ManifestItem]]] = {
     "fsdd": import_fsdd,
     "ljspeech": import_ljspeech,
     "kaldi": import_kaldi,
+    "librispeech": import_librispeech,
+    "commonvoice": import_common_voice,
     "images": import_image_csv,
 }
 

@@ -14,8 +14,8 @@ import pytest
 import soundfile
 
 from asr.cli import data as data_cli
-from asr.data.importers import (IMPORTERS, import_fsdd, import_image_csv, import_kaldi, import_ljspeech,
-                                split_by_speaker)
+from asr.data.importers import (IMPORTERS, import_common_voice, import_fsdd, import_image_csv, import_kaldi,
+                                import_librispeech, import_ljspeech, split_by_speaker)
 from asr.data.manifest import ManifestError, ManifestItem, read_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -181,10 +181,72 @@ def test_kaldi_segments_are_refused(tmp_path):
         import_kaldi(data_dir)
 
 
+# --- LibriSpeech and Common Voice layouts, made at test time ------------------------------------------
+
+def make_librispeech(root: Path) -> Path:
+    for speaker, chapter, count in (("103", "1240", 2), ("1034", "121119", 1)):
+        folder = root / speaker / chapter
+        lines = []
+        for number in range(count):
+            utterance_id = f"{speaker}-{chapter}-{number:04d}"
+            write_noise(folder / f"{utterance_id}.flac", 1600 * (number + 1), sample_rate=16000)
+            lines.append(f"{utterance_id} CHAPTER ONE PART {number}")
+        write_text(folder / f"{speaker}-{chapter}.trans.txt", lines)
+    return root
+
+
+def test_librispeech_layout(tmp_path):
+    items = import_librispeech(make_librispeech(tmp_path / "train-clean-100"))
+    assert [(item.id, item.speaker, item.text) for item in items] == [
+        ("103-1240-0000", "103", "CHAPTER ONE PART 0"), ("103-1240-0001", "103", "CHAPTER ONE PART 1"),
+        ("1034-121119-0000", "1034", "CHAPTER ONE PART 0")]
+    assert [round(item.duration, 3) for item in items] == [0.1, 0.2, 0.1]
+
+
+def test_librispeech_missing_audio_and_bad_lines_are_named(tmp_path):
+    root = make_librispeech(tmp_path / "dev")
+    (root / "103" / "1240" / "103-1240-0001.flac").unlink()
+    with pytest.raises(ManifestError, match=r"103/1240/103-1240.trans.txt line 2"):
+        import_librispeech(root)
+    write_text(root / "1034" / "121119" / "1034-121119.trans.txt", ["1034-121119-0000"])
+    with pytest.raises(ManifestError, match=r"line 1: expected 'ID TRANSCRIPT'"):
+        import_librispeech(root)
+
+
+def make_common_voice(root: Path) -> Path:
+    # Common Voice ships MP3; soundfile (libsndfile >= 1.1) reads and writes it.
+    for name, seconds in (("common_voice_en_1.mp3", 1.0), ("common_voice_en_2.mp3", 0.5)):
+        path = root / "clips" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(path, np.random.default_rng(1).uniform(-0.1, 0.1, int(16000 * seconds)), 16000, format="MP3")
+    write_text(root / "dev.tsv", ["client_id\tpath\tsentence\tup_votes\tdown_votes\tage\tgender\taccent",
+                                  "abc\tcommon_voice_en_1.mp3\tHello there.\t2\t0\t\t\t",
+                                  "def\tcommon_voice_en_2.mp3\t\"Quoted\" words\t3\t0\t\t\t"])
+    return root / "dev.tsv"
+
+
+def test_common_voice_tsv(tmp_path):
+    items = import_common_voice(make_common_voice(tmp_path / "cv"))
+    assert [(item.id, item.speaker, item.text) for item in items] == [
+        ("common_voice_en_1", "abc", "Hello there."), ("common_voice_en_2", "def", '"Quoted" words')]
+    assert items[0].duration == pytest.approx(1.0, abs=0.06) and items[1].duration == pytest.approx(0.5, abs=0.06)
+
+
+def test_common_voice_missing_column_and_clip_are_named(tmp_path):
+    tsv = make_common_voice(tmp_path / "cv")
+    (tsv.parent / "clips" / "common_voice_en_2.mp3").unlink()
+    with pytest.raises(ManifestError, match="line 3"):
+        import_common_voice(tsv)
+    write_text(tsv, ["client_id\tfile\tsentence"])
+    with pytest.raises(ManifestError, match="missing columns path"):
+        import_common_voice(tsv)
+
+
 # --- registry and speaker split -----------------------------------------------------------------------
 
 def test_registry_is_explicit():
     assert IMPORTERS == {"fsdd": import_fsdd, "ljspeech": import_ljspeech, "kaldi": import_kaldi,
+                         "librispeech": import_librispeech, "commonvoice": import_common_voice,
                          "images": import_image_csv}
 
 
