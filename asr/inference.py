@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from asr.audio import AUDIO_EXTENSIONS, load_audio
+from asr.audio import AUDIO_EXTENSIONS, load_audio, read_chunks
+from asr.data.manifest import audio_duration
 from asr.config import DecodingConfig, ExperimentConfig, from_dict
 from asr.decoding.align import WordSpan, frame_seconds, word_timestamps
 from asr.decoding.greedy import greedy_decode
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 DEFAULT_MODEL = "fsdd-digits"
+CHUNK_SECONDS = 30.0  # longer recordings are transcribed piece by piece, cut at pauses
 
 
 def available_models() -> list[str]:
@@ -68,6 +70,7 @@ class Transcriber:
         self.sample_rate = config.features.sample_rate
         self.is_image = config.features.kind == "image"
         self.normalize = get_normalizer(config.data.normalizer)
+        self.chunk_seconds = CHUNK_SECONDS
         self.set_decoding(config.decoding if decoding is None else decoding)
 
     def set_decoding(self, decoding: DecodingConfig, lm: object | None = None) -> None:
@@ -156,6 +159,12 @@ class Transcriber:
         pending: list[tuple[FileResult, torch.Tensor]] = []
         for path in paths:
             try:
+                if not self.is_image and self._header_seconds(path) > self.chunk_seconds:
+                    long_result = self.transcribe_long(path, timestamps)
+                    yield from self._flush(pending, timestamps)
+                    pending = []
+                    yield long_result
+                    continue
                 features, duration = self._load_features(path)
             except (OSError, ValueError) as error:
                 yield from self._flush(pending, timestamps)
@@ -168,11 +177,66 @@ class Transcriber:
                 pending = []
         yield from self._flush(pending, timestamps)
 
+    @staticmethod
+    def _header_seconds(path: str | Path) -> float:
+        """The duration from the file's header; 0 when there is none (decoding the file names the problem)."""
+        try:
+            return audio_duration(path)
+        except (OSError, ValueError):
+            return 0.0
+
+    def transcribe_long(self, path: str | Path, timestamps: bool = False) -> FileResult:
+        """One recording of any length, in pieces of at most `chunk_seconds` cut at pauses
+        (`asr.audio.read_chunks`), each decoded on its own: memory stays that of one piece. Texts are
+        joined with a space and word times are shifted by each piece's start, so they run on across pieces."""
+        texts, tokens, score, words, duration = [], [], 0.0, [], 0.0
+        for start, waveform in read_chunks(path, self.sample_rate, self.chunk_seconds):
+            duration = start + len(waveform) / self.sample_rate
+            # Pieces begin and end in pauses; the pauses are trimmed (as the recordings a model is trained
+            # on mostly are), so per-utterance normalisation sees the speech, not the silence around it.
+            first, last = speech_bounds(waveform, self.sample_rate)
+            if last - first < self.frontend.min_samples:
+                continue  # silence, or a sliver too short for one feature frame
+            start += first / self.sample_rate
+            waveform = waveform[first:last]
+            with torch.no_grad():
+                ((hypothesis, piece_words),) = self._decode_features([self.frontend(waveform.to(self.device))],
+                                                                     timestamps)
+            if hypothesis.text.strip():
+                if tokens and self.vocabulary.space_id is not None:
+                    tokens.append(self.vocabulary.space_id)
+                texts.append(hypothesis.text.strip())
+                tokens.extend(hypothesis.tokens)
+            score += hypothesis.score
+            for word in piece_words or []:
+                words.append(WordSpan(word.word, word.start + start, word.end + start, word.confidence))
+        return FileResult(Path(path), Hypothesis(" ".join(texts), tuple(tokens), score), duration=duration,
+                          words=words if timestamps else None)
+
     def _flush(self, pending: list[tuple[FileResult, torch.Tensor]], timestamps: bool = False) -> Iterator[FileResult]:
         decoded = self._decode_features([features for _, features in pending], timestamps)
         for (result, _), (hypothesis, words) in zip(pending, decoded):
             result.hypothesis, result.words = hypothesis, words
             yield result
+
+
+SILENCE_DB = 40.0  # frames this far below the loudest frame of a piece count as pause
+PAUSE_MARGIN_SECONDS = 0.1  # pause kept on each side of the speech
+
+
+def speech_bounds(waveform: torch.Tensor, sample_rate: int) -> tuple[int, int]:
+    """(first, last) samples of a piece without the pause around its speech, keeping a margin; (0, 0)
+    for a piece that is all silence."""
+    frame = max(1, int(0.01 * sample_rate))
+    usable = waveform[:len(waveform) // frame * frame].double()
+    if usable.numel() == 0:
+        return 0, 0
+    energy = usable.reshape(-1, frame).pow(2).mean(dim=1)
+    loud = torch.nonzero(energy > energy.max() * 10 ** (-SILENCE_DB / 10) + 1e-10).flatten()
+    if loud.numel() == 0:
+        return 0, 0
+    margin = int(PAUSE_MARGIN_SECONDS * sample_rate)
+    return max(0, int(loud[0]) * frame - margin), min(len(waveform), (int(loud[-1]) + 1) * frame + margin)
 
 
 def load_model(name_or_path: str | Path | None = None, device: torch.device | str = "cpu") -> Transcriber:

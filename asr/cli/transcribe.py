@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default=None,
                         help="write one file per input, named after it (<stem>.<format>), instead of printing")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--chunk-seconds", type=float, default=30.0,
+                        help="recordings longer than this are transcribed in pieces of at most this length, cut at "
+                             "pauses (memory stays that of one piece; word times run on across pieces)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     add_decoding_arguments(parser)
 
@@ -35,9 +38,13 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         report_error("transcribe", f"--batch-size must be positive, got {args.batch_size}")
         return 2
+    if not args.chunk_seconds >= 1.0:
+        report_error("transcribe", f"--chunk-seconds must be at least 1, got {args.chunk_seconds}")
+        return 2
     try:
         transcriber = load_model(args.model, args.device)
         transcriber.set_decoding(decoding_from_args(args, transcriber.decoding))
+        transcriber.chunk_seconds = args.chunk_seconds
     except (FileNotFoundError, CheckpointError, ConfigError, ValueError) as error:
         report_error("transcribe", error)
         return 2
