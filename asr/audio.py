@@ -76,12 +76,17 @@ def read_chunks(path: str | Path, sample_rate: int, chunk_seconds: float,
         chunk = int(chunk_seconds * file_rate)
         search = int((search_seconds if search_seconds is not None else chunk_seconds / 3) * file_rate)
         frame = max(1, int(HOP_SECONDS * file_rate))
-        if chunk < 2 * frame or not 0 < search <= chunk:
-            raise ValueError(f"chunk_seconds {chunk_seconds} and search_seconds {search_seconds} do not make chunks")
+        if chunk < 2 * frame or not frame <= search < chunk:
+            raise ValueError(f"chunk_seconds {chunk_seconds} and search_seconds {search_seconds} do not make chunks: "
+                             f"the search must span at least {HOP_SECONDS} s and less than a chunk")
         buffer = np.zeros(0, np.float32)
         consumed = 0  # samples (at the file's rate) already yielded
         while True:
-            block = stream.read(chunk, dtype="float32", always_2d=True)
+            try:
+                block = stream.read(chunk, dtype="float32", always_2d=True)
+            except Exception as error:  # a file damaged part-way: libsndfile fails on the block
+                raise AudioDecodeError(f"cannot decode audio file {path} after {consumed / file_rate:.1f} s: "
+                                       f"{error}") from error
             if block.shape[0]:
                 if not np.isfinite(block).all():
                     raise AudioDecodeError(f"audio file {path} contains NaN or infinite samples")

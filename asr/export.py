@@ -1,8 +1,9 @@
 """Export the inference model (front-end, encoder, head) as one TorchScript module.
 
-The exported module maps one utterance's waveform `(num_samples,)` at the model's sample rate (or one
-grey image `(height, width)` in [0, 1] for an image model, already height-normalised) to CTC
-log-probabilities `(num_frames, vocabulary)`; the vocabulary and the sample rate travel in the file
+The exported module maps one utterance's waveform `(num_samples,)` at the model's sample rate (for an
+image model: the ink image `(height, width)` that `ImageFrontend.load` makes of a file, i.e. grey,
+inverted so ink is high, contrast-stretched and scaled to the model's height; at least the model's
+minimum width) to CTC log-probabilities `(num_frames, vocabulary)`; the vocabulary and the sample rate travel in the file
 as extra files, so a deployment needs no project code, only `torch.jit.load`.
 
 A single utterance has no padding, so the packed-sequence bookkeeping of batched training is not

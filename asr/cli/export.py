@@ -30,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         transcriber = load_model(args.model)
-        example_path = Path(args.example) if args.example else next(
-            path for path in sorted((PRETRAINED_DIR / "samples").iterdir())
-            if path.suffix.lower() in transcriber.input_extensions)
+        samples = [path for path in sorted((PRETRAINED_DIR / "samples").iterdir())
+                   if path.suffix.lower() in transcriber.input_extensions]
+        if not args.example and not samples:
+            raise ValueError("no bundled sample for this kind of model: give --example")
+        example_path = Path(args.example) if args.example else samples[0]
         raw = transcriber.frontend.load(example_path) if transcriber.is_image else None
         if raw is None:
             from asr.audio import load_audio
@@ -46,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as error:
         report_error("export", f"{error}: ONNX export needs the export extra (pip install -e '.[export]')")
         return 2
-    except (OSError, ValueError, CheckpointError, StopIteration) as error:
-        report_error("export", error or "no bundled sample for this kind of model: give --example")
+    except (OSError, ValueError, CheckpointError) as error:
+        report_error("export", error)
         return 2
     if args.format == "torchscript":
         with torch.no_grad():

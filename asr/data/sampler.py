@@ -217,8 +217,10 @@ class ShardedBatchSampler(Sampler[list[tuple[int, int]]]):
 
     All processes draw the same global batches (same seed, same epoch) and process `rank` takes the
     items at positions rank, rank + world_size, ... of each: the batch size in the config stays the
-    global one, and N processes give the same gradient as one. A batch with fewer items than
-    processes is cycled, so that no process is left without an item while the others wait for it.
+    global one, and N processes give the same gradient as one when the batch divides evenly (each
+    process's mean loss weighs equally in the averaged gradient, so items of a smaller share weigh a
+    little more otherwise). A batch with fewer items than processes is cycled, so that no process is
+    left without an item while the others wait for it.
     Epoch, progress and resumption stay with the wrapped sampler.
     """
 

@@ -78,8 +78,9 @@ class StopRequest:
     """Turns SIGINT and SIGTERM into a flag the loop checks between steps.
 
     A step cut in half would leave the optimiser and the data order out of step with the checkpoint,
-    so the signal only asks; the loop saves and leaves at the next step boundary. A second signal
-    while the first is pending gets the default behaviour (Ctrl-C twice: stop now).
+    so the signal only asks; the loop saves and leaves at the next step boundary. A second Ctrl-C
+    while the first is pending stops at once; further SIGTERMs are only logged, since schedulers and
+    torchrun often send the same request twice, and the save must not be cut short.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -88,11 +89,13 @@ class StopRequest:
         self.signal_number: int | None = None
 
     def _handle(self, signal_number: int, frame: object) -> None:
-        logger.warning("%s received: saving a checkpoint after the current step (again to stop at once)",
+        if self.signal_number is not None:
+            logger.warning("%s received again: still saving", signal.Signals(signal_number).name)
+            return
+        logger.warning("%s received: saving a checkpoint after the current step (Ctrl-C again to stop at once)",
                        signal.Signals(signal_number).name)
         self.signal_number = signal_number
-        for number in self.SIGNALS:
-            signal.signal(number, signal.SIG_DFL if number == signal.SIGTERM else signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     @contextmanager
     def installed(self) -> Iterator[StopRequest]:
@@ -183,7 +186,12 @@ class TrainingRun:
     minutes_before: float = 0.0  # training minutes spent by earlier runs of this experiment
     stop: StopRequest = field(default_factory=StopRequest)
     context: DistributedContext = field(default_factory=DistributedContext)
-    time_is_up: bool = False
+    time_is_up: bool = False  # as agreed by every process
+    stopping: bool = False  # a stop signal reached some process, as agreed by every process
+
+    def agree(self, flag: bool) -> bool:
+        """True when `flag` is true in any process (one exchange; the flag itself when single-process)."""
+        return bool(self.context.sum(torch.tensor([float(flag)], dtype=torch.float64, device=self.device)).item())
 
     @property
     def minutes(self) -> float:
@@ -251,16 +259,16 @@ def train_one_epoch(run: TrainingRun) -> float:
         run.time_is_up = agreed[3] > 0
         step_loss = agreed[0] / run.context.world_size
         finite = agreed[1] == 0 and (grad_norm is None or torch.isfinite(grad_norm).item())
-        if agreed[2] and run.stop.signal_number is None:
-            run.stop.signal_number = signal.SIGTERM  # another process was told to stop: stop together
+        run.stopping = agreed[2] > 0  # decided together: a signal after this exchange waits for the next
         if finite:
             run.scaler.step(run.optimizer)
             loss_sum += step_loss
             num_steps += 1
         else:
             state.skipped_steps += 1
-            logger.warning("step %d skipped: non-finite loss or gradient in items %s", state.step,
-                           ", ".join(batch.item_ids))
+            if not loss_finite or not run.context.enabled:  # the process whose items it was names them
+                logger.warning("step %d skipped: non-finite loss or gradient in items %s", state.step,
+                               ", ".join(batch.item_ids))
         run.scaler.update()
         run.optimizer.zero_grad(set_to_none=True)
         run.scheduler.step()
@@ -270,9 +278,11 @@ def train_one_epoch(run: TrainingRun) -> float:
         if state.step % config.train.log_every_steps == 0 and finite:
             run.log.step(state.step, step_loss, lr)
         progress.set_postfix(loss=f"{step_loss:.3f}", lr=f"{lr:.2e}")
-        if state.step % config.train.checkpoint_every_steps == 0 or run.stop.signal_number is not None:
+        if run.stopping:
+            break  # `fit` saves and leaves
+        if state.step % config.train.checkpoint_every_steps == 0:
             run.save("last.pt")
-        if run.out_of_budget() or run.stop.signal_number is not None:
+        if run.out_of_budget():
             break
     progress.close()
     return loss_sum / max(1, num_steps)
@@ -331,6 +341,8 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
     device = resolve_device(config.train.device)
+    if context.enabled and device.type == "cuda":
+        device = torch.device("cuda", context.local_rank)  # one GPU per process
     if context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False), encoding="utf-8")
@@ -364,7 +376,7 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
     if context.enabled:
         # The front-end runs in the data loader, not in forward: its buffers need no synchronising.
         network = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index or 0] if device.type == "cuda" else None, broadcast_buffers=False)
+            model, device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False)
     # Dev batches are dealt out whole (each item is evaluated once); `evaluate` sums the counts.
     dev_batches = BucketBatchSampler(data.dev_lengths, batch_size=config.data.batch_size, shuffle=False)
     dev_loader = DataLoader(build_dataset(data.dev_items, data.dev_texts, data.vocabulary, model.frontend),
@@ -379,10 +391,14 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
                 steps_per_epoch, len(data.dev_items), out_dir)
     try:
         with run.stop.installed():
+            run.time_is_up = run.agree(run.clock_says_stop())  # a resumed run may already be out of time
             while state.epoch < config.train.max_epochs and not run.out_of_budget():
                 train_loss = train_one_epoch(run)
-                if run.stop.signal_number is not None:
-                    raise TrainingInterrupted(run.stop.signal_number, out_dir / "last.pt")
+                # A signal that came after the epoch's last exchange is agreed on here, before evaluation.
+                if run.stopping or run.agree(run.stop.signal_number is not None):
+                    run.save("last.pt")
+                    context.barrier()  # nobody leaves (and has torchrun stop the others) before the save
+                    raise TrainingInterrupted(run.stop.signal_number or signal.SIGTERM, out_dir / "last.pt")
                 if end_of_epoch(run, train_loss):
                     logger.info("early stopping: dev CER has not improved for %d epochs", config.train.patience)
                     break
