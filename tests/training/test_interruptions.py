@@ -64,6 +64,14 @@ def assert_same_losses(resumed: dict[int, float], expected: dict[int, float]) ->
         assert resumed[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
 
 
+def resume_and_compare(config, tiny_fsdd, tmp_path: Path) -> None:
+    """Run `--resume` to the end; its per-step losses must be those of a run never stopped."""
+    resumed = start_training(config, tmp_path, "--resume")
+    _, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert_same_losses(step_losses(Path(config.train.out_dir)), reference_losses(tiny_fsdd, tmp_path))
+
+
 @pytest.mark.slow
 def test_sigterm_saves_the_step_in_progress_and_exits_with_143(tiny_fsdd, tmp_path):
     out_dir = tmp_path / "terminated"
@@ -79,10 +87,7 @@ def test_sigterm_saves_the_step_in_progress_and_exits_with_143(tiny_fsdd, tmp_pa
     assert 5 <= saved_step < NUM_STEPS
     assert logged_steps(out_dir) == saved_step  # nothing trained after the checkpoint
 
-    resumed = start_training(config, tmp_path, "--resume")
-    _, stderr = resumed.communicate(timeout=120)
-    assert resumed.returncode == 0, stderr
-    assert_same_losses(step_losses(out_dir), reference_losses(tiny_fsdd, tmp_path))
+    resume_and_compare(config, tiny_fsdd, tmp_path)
 
 
 @pytest.mark.slow
@@ -98,10 +103,7 @@ def test_a_run_killed_with_sigkill_resumes_with_the_same_step_losses(tiny_fsdd, 
     saved_step = load_checkpoint(out_dir / "last.pt")["train_state"]["step"]
     assert saved_step < NUM_STEPS  # every 4 steps and at each epoch end (3 steps)
 
-    resumed = start_training(config, tmp_path, "--resume")
-    _, stderr = resumed.communicate(timeout=120)
-    assert resumed.returncode == 0, stderr
-    assert_same_losses(step_losses(out_dir), reference_losses(tiny_fsdd, tmp_path))
+    resume_and_compare(config, tiny_fsdd, tmp_path)
 
 
 @pytest.mark.slow
