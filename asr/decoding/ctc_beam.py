@@ -547,6 +547,8 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                     target, add_blank, add_nonblank = node, p_total + logp, -np.inf
                 elif token == last[node]:
                     # The repeated token continues the prefix (no blank between), or extends it after a blank.
+                    # (Opening a candidate slot is written out here and below: as a shared jitted function,
+                    # even with inline="always", the search ran 25-30% slower.)
                     if stamp[node] != time:
                         stamp[node] = time
                         slot[node] = num_candidates
