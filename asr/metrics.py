@@ -18,7 +18,9 @@ slow the row loop many times over (50x with 2 threads on that loaded machine; 1 
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -413,3 +415,115 @@ def char_error_rate(
 ) -> float:
     """Corpus CER: total character errors / total reference characters, spaces included."""
     return corpus_counts(edit_counts(refs, hyps, "char", backend, device)).rate
+
+
+# --- BLEU ------------------------------------------------------------------------------------------------
+# Corpus BLEU of Papineni et al. (2002), "BLEU: a method for automatic evaluation of machine translation",
+# as their paper defines it and without smoothing, so scores compare with other plain corpus-BLEU figures.
+
+
+@dataclass(frozen=True)
+class BleuScore:
+    """Corpus BLEU-1..N with the parts it is made of.
+
+    `bleu[n - 1]` is BLEU-n = brevity_penalty * geometric mean of precisions[0:n]; `precisions[n - 1]` is the
+    modified (clipped) n-gram precision summed over the corpus; lengths are in tokens, `reference_length`
+    summing, per item, the reference length closest to the hypothesis length.
+    """
+
+    bleu: tuple[float, ...]
+    precisions: tuple[float, ...]
+    brevity_penalty: float
+    hypothesis_length: int
+    reference_length: int
+
+    @property
+    def max_order(self) -> int:
+        return len(self.bleu)
+
+    def __str__(self) -> str:
+        scores = "/".join(f"{100 * value:.2f}" for value in self.bleu)
+        precisions = "/".join(f"{100 * value:.1f}" for value in self.precisions)
+        return (f"BLEU-{self.max_order} {100 * self.bleu[-1]:.2f} (BLEU-1..{self.max_order} {scores}; "
+                f"precisions {precisions}; brevity penalty {self.brevity_penalty:.3f}; "
+                f"hypothesis/reference length {self.hypothesis_length}/{self.reference_length})")
+
+
+def _ngram_counts(tokens: Sequence[str], order: int) -> Counter:
+    return Counter(tuple(tokens[start:start + order]) for start in range(len(tokens) - order + 1))
+
+
+def _closest_reference_length(hypothesis_length: int, references: Sequence[Sequence[str]]) -> int:
+    # Papineni et al.'s "best match length"; on a tie the shorter reference, which gives the larger penalty.
+    return min((len(reference) for reference in references),
+               key=lambda length: (abs(length - hypothesis_length), length))
+
+
+def _check_bleu_inputs(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[Sequence[str]]],
+                       max_order: int) -> None:
+    if isinstance(max_order, bool) or not isinstance(max_order, int) or max_order < 1:
+        raise ValueError(f"max_order must be a positive integer, got {max_order!r}")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists: "
+                         "give one list of references per hypothesis")
+    if not hypotheses:
+        raise ValueError("no hypotheses: BLEU of an empty corpus is undefined")
+    for index, (hypothesis, item_references) in enumerate(zip(hypotheses, references)):
+        # A str is a sequence of characters: accepted silently it would score characters, not words.
+        if isinstance(hypothesis, str):
+            raise ValueError(f"hypothesis {index} is a string ({hypothesis[:40]!r}); give a list of tokens "
+                             "(e.g. text.split())")
+        if isinstance(item_references, str) or not len(item_references):
+            raise ValueError(f"item {index}: expected a non-empty list of references (each a list of tokens), "
+                             f"got {item_references!r}")
+        for reference_index, reference in enumerate(item_references):
+            if isinstance(reference, str):
+                raise ValueError(f"item {index}: reference {reference_index} is a string ({reference[:40]!r}); "
+                                 "give a list of tokens (e.g. text.split())")
+
+
+def corpus_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[Sequence[str]]],
+                max_order: int = 4) -> BleuScore:
+    """Corpus BLEU-1..max_order of tokenised `hypotheses` against `references[i]`, the references of item i.
+
+    Per order n, each hypothesis n-gram counts at most as often as it occurs in any one reference of its
+    item (clipping, with the maximum over that item's references), and precision p_n = clipped matches
+    / hypothesis n-grams, both summed over the corpus before dividing. Brevity penalty BP = 1 when the
+    hypotheses are longer than r, else exp(1 - r / c), where c is the hypotheses' total length and r sums the
+    reference length closest to each hypothesis length (the shorter on a tie). BLEU-n = BP * exp(mean of log
+    p_1..p_n). There is no smoothing: a zero precision (or one with no n-grams to count, as when every
+    hypothesis is shorter than n) makes BLEU of that order and all higher orders 0.
+    """
+    _check_bleu_inputs(hypotheses, references, max_order)
+    matches = [0] * max_order
+    totals = [0] * max_order
+    hypothesis_length = reference_length = 0
+    for hypothesis, item_references in zip(hypotheses, references):
+        hypothesis_length += len(hypothesis)
+        reference_length += _closest_reference_length(len(hypothesis), item_references)
+        for order in range(1, max_order + 1):
+            hypothesis_counts = _ngram_counts(hypothesis, order)
+            most_in_one_reference: Counter = Counter()
+            for reference in item_references:
+                most_in_one_reference |= _ngram_counts(reference, order)  # | keeps the maximum of each count
+            matches[order - 1] += sum(min(count, most_in_one_reference[ngram])
+                                      for ngram, count in hypothesis_counts.items())
+            totals[order - 1] += sum(hypothesis_counts.values())
+
+    precisions = tuple(match / total if total else 0.0 for match, total in zip(matches, totals))
+    if hypothesis_length == 0:
+        brevity_penalty = 0.0  # exp(1 - r / 0): nothing was said
+    elif hypothesis_length > reference_length:
+        brevity_penalty = 1.0
+    else:
+        brevity_penalty = math.exp(1.0 - reference_length / hypothesis_length)
+    bleu = []
+    log_precision_sum = 0.0
+    for order, precision in enumerate(precisions, start=1):
+        if precision == 0.0:
+            bleu += [0.0] * (max_order - order + 1)
+            break
+        log_precision_sum += math.log(precision)
+        bleu.append(brevity_penalty * math.exp(log_precision_sum / order))
+    return BleuScore(bleu=tuple(bleu), precisions=precisions, brevity_penalty=brevity_penalty,
+                     hypothesis_length=hypothesis_length, reference_length=reference_length)

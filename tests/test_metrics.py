@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 
 import jiwer
@@ -11,10 +12,12 @@ import torch
 from rapidfuzz.distance import Levenshtein
 
 from asr.metrics import (
+    BleuScore,
     ErrorCounts,
     batched_edit_counts,
     sequence_edit_counts,
     char_error_rate,
+    corpus_bleu,
     corpus_counts,
     edit_counts,
     split_words_on_device,
@@ -367,3 +370,99 @@ def test_sequence_edit_counts_agree_across_backends(backend):
     expected = batched_edit_counts(hyps, hyp_lens, refs, ref_lens)
     for got, want in zip(sequence_edit_counts(hyps, hyp_lens, refs, ref_lens, backend=backend), expected):
         assert got.tolist() == want.tolist()
+
+
+# --- BLEU (Papineni et al. 2002 corpus BLEU; answers worked out by hand) -----------------------------------
+
+def _tokens(text: str) -> list[str]:
+    return text.split()
+
+
+def test_bleu_of_a_perfect_match_is_one_for_every_order():
+    sentence = _tokens("a red circle to the left of a blue square")
+    score = corpus_bleu([sentence], [[sentence]])
+    assert isinstance(score, BleuScore)
+    assert score.bleu == (1.0, 1.0, 1.0, 1.0) and score.precisions == (1.0, 1.0, 1.0, 1.0)
+    assert score.brevity_penalty == 1.0 and score.hypothesis_length == score.reference_length == 10
+
+
+def test_bleu_short_hypothesis_gets_the_brevity_penalty_and_no_ngrams_means_zero():
+    # "the cat" against a 6-word reference: c = 2, r = 6, BP = exp(1 - 6/2) = exp(-2). p1 = 2/2, p2 = 1/1;
+    # there is no trigram in a 2-word hypothesis, so p3 = 0/0 counts as 0 and BLEU-3 and BLEU-4 are 0.
+    score = corpus_bleu([_tokens("the cat")], [[_tokens("the cat sat on the mat")]])
+    assert score.brevity_penalty == pytest.approx(math.exp(-2))
+    assert score.precisions == (1.0, 1.0, 0.0, 0.0)
+    assert score.bleu == pytest.approx((math.exp(-2), math.exp(-2), 0.0, 0.0))
+
+
+def test_bleu_clips_counts_by_the_reference():
+    # "the" occurs 4 times in the hypothesis and twice in the reference: p1 = 2/4. No hypothesis bigram
+    # ("the the") is in the reference: p2 = 0/3, so BLEU-2..4 = 0. c = 4 < r = 6: BP = exp(1 - 6/4).
+    score = corpus_bleu([_tokens("the the the the")], [[_tokens("the cat is on the mat")]])
+    assert score.precisions[:2] == (0.5, 0.0)
+    assert score.bleu == pytest.approx((0.5 * math.exp(-0.5), 0.0, 0.0, 0.0))
+
+
+def test_bleu_clips_by_the_maximum_over_references_not_their_sum():
+    # "the" is once in each reference: the clip is max(1, 1) = 1, so p1 = 1/2 (a sum would give 2/2).
+    score = corpus_bleu([_tokens("the the")], [[_tokens("the cat"), _tokens("the dog")]], max_order=1)
+    assert score.precisions == (0.5,) and score.bleu == (0.5,)
+
+
+def test_bleu_takes_the_closest_reference_length_and_the_shorter_on_a_tie():
+    hypothesis = _tokens("a b c d e")  # 5 tokens, no match needed for the length rule
+    # References of 4 and 7 tokens: 4 is closest, c = 5 > r = 4, BP = 1.
+    assert corpus_bleu([hypothesis], [[_tokens("a b c d"), _tokens("a b c d e f g")]]).reference_length == 4
+    # 4 and 6 are equally close: the shorter (4) is taken, BP = 1; had 6 been taken, BP = exp(1 - 6/5).
+    tied = corpus_bleu([hypothesis], [[_tokens("a b c d e f"), _tokens("a b c d")]])
+    assert tied.reference_length == 4 and tied.brevity_penalty == 1.0
+    # 6 and 7: 6 is closest, c = 5 <= r = 6, BP = exp(1 - 6/5) = exp(-0.2).
+    longer = corpus_bleu([hypothesis], [[_tokens("a b c d e f g"), _tokens("a b c d e f")]])
+    assert longer.reference_length == 6 and longer.brevity_penalty == pytest.approx(math.exp(-0.2))
+
+
+def test_bleu_of_a_two_sentence_corpus_worked_by_hand():
+    # Item 1: "the cat sat on the mat" (6) against "the cat is on the mat" (6) and "there is a cat on the mat" (7).
+    #   unigrams: the x2 (clip 2, from reference 1), cat, sat (0), on, mat  -> 5/6
+    #   bigrams:  the cat, cat sat (0), sat on (0), on the, the mat         -> 3/5
+    #   trigrams: the cat sat (0), cat sat on (0), sat on the (0), on the mat -> 1/4
+    #   4-grams:  the cat sat on, cat sat on the, sat on the mat: none       -> 0/3
+    #   closest reference length: 6.
+    # Item 2: "a dog runs" (3) against "a dog runs fast" (4): 3/3, 2/2, 1/1, 0/0; reference length 4.
+    # Corpus: p1 = 8/9, p2 = 5/7, p3 = 2/5, p4 = 0/3; c = 9, r = 10, BP = exp(1 - 10/9) = exp(-1/9).
+    #   BLEU-1 = exp(-1/9) * 8/9                   = 0.79541...
+    #   BLEU-2 = exp(-1/9) * (8/9 * 5/7) ** (1/2)     = 0.71303...
+    #   BLEU-3 = exp(-1/9) * (8/9 * 5/7 * 2/5) ** (1/3) = 0.56668...
+    #   BLEU-4 = 0 (p4 = 0, no smoothing)
+    hypotheses = [_tokens("the cat sat on the mat"), _tokens("a dog runs")]
+    references = [[_tokens("the cat is on the mat"), _tokens("there is a cat on the mat")],
+                  [_tokens("a dog runs fast")]]
+    score = corpus_bleu(hypotheses, references)
+    assert score.precisions == pytest.approx((8 / 9, 5 / 7, 2 / 5, 0.0))
+    assert (score.hypothesis_length, score.reference_length) == (9, 10)
+    assert score.brevity_penalty == pytest.approx(math.exp(-1 / 9))
+    assert score.bleu == pytest.approx((0.795412, 0.713025, 0.566680, 0.0), abs=1e-6)
+    assert score.bleu[:3] == pytest.approx((math.exp(-1 / 9) * 8 / 9, math.exp(-1 / 9) * (40 / 63) ** 0.5,
+                                            math.exp(-1 / 9) * (16 / 63) ** (1 / 3)))
+    assert str(score) == ("BLEU-4 0.00 (BLEU-1..4 79.54/71.30/56.67/0.00; precisions 88.9/71.4/40.0/0.0; "
+                          "brevity penalty 0.895; hypothesis/reference length 9/10)")
+    assert corpus_bleu(hypotheses, references, max_order=2).bleu == pytest.approx(score.bleu[:2])
+
+
+def test_bleu_score_is_frozen():
+    score = corpus_bleu([["a"]], [[["a"]]], max_order=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        score.bleu = (0.0,)
+
+
+@pytest.mark.parametrize("hypotheses, references, max_order, message", [
+    ([["a"], ["b"]], [[["a"]]], 4, "2 hypotheses but 1 reference lists"),
+    ([["a"], ["b"]], [[["a"]], []], 4, "item 1: expected a non-empty list of references"),
+    ([], [], 4, "no hypotheses"),
+    (["a cat"], [[["a", "cat"]]], 4, "hypothesis 0 is a string"),
+    ([["a"]], [["a cat"]], 4, "item 0: reference 0 is a string"),
+    ([["a"]], [[["a"]]], 0, "max_order must be a positive integer"),
+])
+def test_bleu_rejects_bad_inputs_with_the_item(hypotheses, references, max_order, message):
+    with pytest.raises(ValueError, match=message):
+        corpus_bleu(hypotheses, references, max_order)

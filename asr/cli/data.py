@@ -4,6 +4,8 @@
         --dev-speakers lucas --dev-out data/fsdd/dev.jsonl
     asr data import images ../shared/data/dhsd/labels.csv --out data/dhsd/train.jsonl \
         --dev-speakers 16,17 --dev-out data/dhsd/dev.jsonl      # CSV of file,text[,writer]
+    asr data import coco ../shared/data/coco_mini/annotations/captions_val2017.json \
+        --out data/coco/val.jsonl                                # images from ../val2017/, or --image-root
     asr data stats data/fsdd/train.jsonl
 """
 
@@ -17,6 +19,8 @@ from asr.data.importers import IMPORTERS, split_by_speaker
 from asr.data.manifest import ManifestItem, read_manifest, write_manifest
 
 EXIT_BAD_INPUT = 2
+# Importers whose images may lie apart from their list; the others find their files from the source alone.
+IMPORTERS_WITH_IMAGE_ROOT = ("coco", "images")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importer.add_argument("corpus", choices=sorted(IMPORTERS), help="corpus layout")
     importer.add_argument("source", help="corpus directory (a Kaldi data directory for 'kaldi'; a subset folder such "
                                          "as train-clean-100 for 'librispeech'; a split's TSV for 'commonvoice'; "
-                                         "for 'images' a CSV of file,text[,writer] rows, paths relative to its folder)")
+                                         "for 'images' a CSV of file,text[,writer] rows, paths relative to its folder; "
+                                         "for 'coco' a COCO caption JSON)")
+    importer.add_argument("--image-root", default=None,
+                          help="folder the image file names are relative to ('images' and 'coco' only; default: "
+                               "the CSV's folder for 'images'; for 'coco' ROOT/<split>/ for "
+                               "ROOT/annotations/captions_<split>.json when it exists, else the JSON's folder)")
     importer.add_argument("--out", required=True, help="manifest to write (all items, or train with --dev-out)")
     importer.add_argument("--dev-speakers", help="comma-separated speakers (writers, for images) held out for dev")
     importer.add_argument("--dev-out", help="manifest for the dev speakers' items")
@@ -58,7 +67,12 @@ def run_import(args: argparse.Namespace) -> int:
     if args.dev_speakers is not None and not dev_speakers:
         raise ValueError("--dev-speakers names no speaker")
 
-    items = IMPORTERS[args.corpus](args.source)
+    if args.image_root is not None and args.corpus not in IMPORTERS_WITH_IMAGE_ROOT:
+        raise ValueError(f"--image-root applies only to {' and '.join(map(repr, IMPORTERS_WITH_IMAGE_ROOT))}, "
+                         f"not to {args.corpus!r}")
+
+    options = {"image_root": args.image_root} if args.image_root is not None else {}
+    items = IMPORTERS[args.corpus](args.source, **options)
     if dev_speakers:
         train, dev = split_by_speaker(items, dev_speakers)
         write_manifest(args.out, train)

@@ -8,6 +8,7 @@ corpus is fixed in one pass. Nothing here runs commands found in data files.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -351,7 +352,169 @@ def import_image_csv(csv_path: str | Path, image_root: str | Path | None = None)
     return items
 
 
-# Explicit catalogue of importers: name -> function taking the corpus directory (a CSV file for "images").
+# COCO keeps `annotations/captions_<split>.json` beside the image folder `<split>/` (e.g. train2017/).
+COCO_CAPTIONS_NAME = re.compile(r"captions_(?P<split>.+)")
+NUM_NAMED_MISSING_IMAGES = 5  # missing images named in the warning; the rest are counted
+
+
+def default_coco_image_root(annotations_json: str | Path) -> Path:
+    """Where `import_coco_captions` looks for images when no root is given.
+
+    The COCO layout first: for `ROOT/annotations/captions_<split>.json`, the folder `ROOT/<split>/` when it
+    exists (so `coco/annotations/captions_val2017.json` finds `coco/val2017/`). Otherwise the JSON's own
+    folder, with any sub-folders in the file names (datasets/synth_scenes.py writes `captions.json` listing
+    `images/000000.png`).
+    """
+    annotations_json = Path(annotations_json)
+    match = COCO_CAPTIONS_NAME.fullmatch(annotations_json.stem)
+    if match is not None:
+        split_folder = annotations_json.parent.parent / match["split"]
+        if split_folder.is_dir():
+            return split_folder
+    return annotations_json.parent
+
+
+def _is_coco_id(value: object) -> bool:
+    # COCO ids are integers; strings are accepted from other writers. bool is an int in Python: refused.
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and value != "")
+
+
+def _coco_images(images: list, problems: list[str]) -> dict[object, tuple[int, str]]:
+    """{image id: (index in "images", file name)} of the valid entries; problems appended."""
+    by_id: dict[object, tuple[int, str]] = {}
+    first_index_of_stem: dict[str, int] = {}
+    for index, image in enumerate(images):
+        if not isinstance(image, dict):
+            problems.append(f"images[{index}]: expected an object, got {type(image).__name__}")
+            continue
+        image_id, file_name = image.get("id"), image.get("file_name")
+        file_name = file_name.strip() if isinstance(file_name, str) else None
+        if not _is_coco_id(image_id):
+            problems.append(f"images[{index}]: missing or invalid 'id' ({image_id!r})")
+            continue
+        if not file_name:
+            problems.append(f"images[{index}] (id {image_id}): missing or empty 'file_name'")
+            continue
+        if image_id in by_id:
+            problems.append(f"images[{index}]: duplicate id {image_id} (first at images[{by_id[image_id][0]}])")
+            continue
+        # The stem is the speaker and the start of every item id, so two images may not share one.
+        stem = Path(file_name).stem
+        if stem in first_index_of_stem:
+            problems.append(f"images[{index}] (id {image_id}): file name {file_name!r} has the same stem as "
+                            f"images[{first_index_of_stem[stem]}]")
+            continue
+        first_index_of_stem[stem] = index
+        by_id[image_id] = (index, file_name)
+    return by_id
+
+
+def _coco_captions(annotations: list, image_ids: dict[object, tuple[int, str]],
+                   problems: list[str]) -> dict[object, list[tuple[object, str]]]:
+    """{image id: [(annotation id, caption with whitespace collapsed), ...]} in annotation order."""
+    captions: dict[object, list[tuple[object, str]]] = {}
+    first_index_of_id: dict[object, int] = {}
+    for index, annotation in enumerate(annotations):
+        if not isinstance(annotation, dict):
+            problems.append(f"annotations[{index}]: expected an object, got {type(annotation).__name__}")
+            continue
+        annotation_id, image_id, caption = annotation.get("id"), annotation.get("image_id"), annotation.get("caption")
+        where = f"annotations[{index}] (id {annotation_id})"
+        if not _is_coco_id(annotation_id):
+            problems.append(f"annotations[{index}]: missing or invalid 'id' ({annotation_id!r})")
+            continue
+        if annotation_id in first_index_of_id:
+            problems.append(f"{where}: duplicate id (first at annotations[{first_index_of_id[annotation_id]}])")
+            continue
+        first_index_of_id[annotation_id] = index
+        if image_id not in image_ids:
+            problems.append(f"{where}: unknown image_id {image_id!r}")
+            continue
+        if not isinstance(caption, str):
+            problems.append(f"{where}: 'caption' must be a string, got {type(caption).__name__}")
+            continue
+        caption = " ".join(caption.split())
+        if not caption:
+            problems.append(f"{where}: empty caption")
+            continue
+        captions.setdefault(image_id, []).append((annotation_id, caption))
+    return captions
+
+
+def import_coco_captions(annotations_json: str | Path, image_root: str | Path | None = None) -> list[ManifestItem]:
+    """COCO caption annotations (`{"images": [{"id", "file_name"}...], "annotations": [{"id", "image_id",
+    "caption"}...]}`) -> one image item per caption.
+
+    Image paths are `image_root / file_name`; the default root is `default_coco_image_root(annotations_json)`
+    (the COCO `<split>/` folder beside `annotations/`, else the JSON's folder). Captions keep their words with
+    runs of whitespace made one space. An item's id is `<file stem>#<annotation id>` and its speaker the file
+    stem, so all captions of one image share a speaker: a split by speaker never puts one image on both
+    sides, and an evaluation can gather an image's references by it. Items follow the order of "images",
+    each image's captions in the order of "annotations"; images without captions are left out.
+
+    Images listed but not on disk are skipped with one warning giving their count and a few names: COCO's
+    annotation files describe whole splits, and subsets ship with only some of the images. Everything else
+    (broken JSON, an annotation naming an unknown image, an empty caption, duplicate ids, an image file
+    whose header cannot be read) is reported in one ManifestError naming each entry by its index and id.
+    """
+    from asr.frontend.image import image_size
+
+    annotations_json = Path(annotations_json)
+    if not annotations_json.is_file():
+        raise FileNotFoundError(f"COCO caption JSON not found: {annotations_json}")
+    image_root = Path(image_root) if image_root is not None else default_coco_image_root(annotations_json)
+    if not image_root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {image_root} (for {annotations_json})")
+    try:
+        with annotations_json.open(encoding="utf-8-sig") as stream:  # -sig: a BOM from an editor is no error
+            document = json.load(stream)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ManifestError(f"{annotations_json}: not valid UTF-8 JSON ({error})") from error
+    if not (isinstance(document, dict) and isinstance(document.get("images"), list)
+            and isinstance(document.get("annotations"), list)):
+        raise ManifestError(f'{annotations_json}: expected a JSON object with "images" and "annotations" lists '
+                            "(COCO caption format)")
+
+    problems: list[str] = []
+    images = _coco_images(document["images"], problems)
+    captions = _coco_captions(document["annotations"], images, problems)
+    if problems:
+        raise ManifestError(format_problems(annotations_json, problems))
+
+    items = []
+    missing_files: list[str] = []
+    num_missing_captions = 0
+    for image_id, (index, file_name) in images.items():  # in the order of "images"
+        if image_id not in captions:
+            continue
+        path = image_root / file_name
+        if not path.is_file():
+            missing_files.append(file_name)
+            num_missing_captions += len(captions[image_id])
+            continue
+        try:
+            image_size(path)
+        except (OSError, ValueError) as error:
+            problems.append(f"images[{index}] (id {image_id}): {error}")
+            continue
+        stem = Path(file_name).stem
+        items += [ManifestItem(id=f"{stem}#{annotation_id}", path=path, text=caption, duration=0.0, speaker=stem,
+                               kind="image")
+                  for annotation_id, caption in captions[image_id]]
+    if problems:
+        raise ManifestError(format_problems(annotations_json, problems))
+    if missing_files:
+        named = ", ".join(missing_files[:NUM_NAMED_MISSING_IMAGES])
+        more = f", ... ({len(missing_files)} in all)" if len(missing_files) > NUM_NAMED_MISSING_IMAGES else ""
+        logger.warning("%s: skipped %d captions of %d images not found in %s: %s%s", annotations_json,
+                       num_missing_captions, len(missing_files), image_root, named, more)
+    if not items:
+        raise ManifestError(f"{annotations_json}: no captioned image found in {image_root}")
+    return items
+
+
+# Explicit catalogue of importers: name -> function taking the corpus directory (a CSV file for "images", a
+# caption JSON for "coco"); "images" and "coco" also take an `image_root`.
 IMPORTERS: dict[str, Callable[[str | Path], list[ManifestItem]]] = {
     "fsdd": import_fsdd,
     "ljspeech": import_ljspeech,
@@ -359,6 +522,7 @@ IMPORTERS: dict[str, Callable[[str | Path], list[ManifestItem]]] = {
     "librispeech": import_librispeech,
     "commonvoice": import_common_voice,
     "images": import_image_csv,
+    "coco": import_coco_captions,
 }
 
 

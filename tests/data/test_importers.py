@@ -14,12 +14,14 @@ import pytest
 import soundfile
 
 from asr.cli import data as data_cli
-from asr.data.importers import (IMPORTERS, import_common_voice, import_fsdd, import_image_csv, import_kaldi,
-                                import_librispeech, import_ljspeech, split_by_speaker)
+from asr.data.importers import (IMPORTERS, default_coco_image_root, import_coco_captions, import_common_voice,
+                                import_fsdd, import_image_csv, import_kaldi, import_librispeech, import_ljspeech,
+                                split_by_speaker)
 from asr.data.manifest import ManifestError, ManifestItem, read_manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_FSDD = REPO_ROOT.parent / "shared" / "data" / "fsdd" / "recordings"
+SHARED_COCO = REPO_ROOT.parent / "shared" / "data" / "coco_mini"
 
 
 def write_noise(path: Path, num_samples: int, sample_rate: int = 8000) -> Path:
@@ -247,7 +249,7 @@ def test_common_voice_missing_column_and_clip_are_named(tmp_path):
 def test_registry_is_explicit():
     assert IMPORTERS == {"fsdd": import_fsdd, "ljspeech": import_ljspeech, "kaldi": import_kaldi,
                          "librispeech": import_librispeech, "commonvoice": import_common_voice,
-                         "images": import_image_csv}
+                         "images": import_image_csv, "coco": import_coco_captions}
 
 
 def test_split_by_speaker(tmp_path):
@@ -310,3 +312,152 @@ def test_fsdd_recipe_splits_by_speaker(tmp_path, capsys):
     assert speakers == {"train": {"jackson", "nicolas", "theo"}, "dev": {"lucas"},
                         "all": {"jackson", "lucas", "nicolas", "theo"}}
     assert "dev.jsonl: 2 items" in capsys.readouterr().out
+
+
+# --- COCO captions ------------------------------------------------------------------------------------
+
+def write_png(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (8, 6)) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def coco_document() -> dict:
+    """Three captioned images, of which 000003.png is not on disk, and one image without captions."""
+    return {
+        "info": {"description": "tiny"},
+        "images": [{"id": 7, "file_name": "000007.png", "width": 8, "height": 6},
+                   {"id": 3, "file_name": "000003.png"},
+                   {"id": 1, "file_name": "000001.png"},
+                   {"id": 9, "file_name": "000009.png"}],
+        "annotations": [{"image_id": 1, "id": 100, "caption": "A red  square.\n"},
+                        {"image_id": 7, "id": 101, "caption": " a green\tcircle "},
+                        {"image_id": 3, "id": 102, "caption": "not on disk"},
+                        {"image_id": 1, "id": 103, "caption": "something red"},
+                        {"image_id": 3, "id": 104, "caption": "not on disk either"}],
+    }
+
+
+def make_coco(root: Path, split: str = "mini2017", document: dict | None = None) -> Path:
+    """COCO layout: ROOT/annotations/captions_<split>.json, images in ROOT/<split>/; returns the JSON."""
+    write_png(root / split / "000001.png", (255, 0, 0))
+    write_png(root / split / "000007.png", (0, 255, 0))
+    write_png(root / split / "000009.png", (0, 0, 255))
+    return write_json(root / "annotations" / f"captions_{split}.json",
+                      coco_document() if document is None else document)
+
+
+def test_coco_items_one_per_caption_and_missing_images_skipped_with_a_warning(tmp_path, caplog):
+    annotations = make_coco(tmp_path / "coco")
+    with caplog.at_level(logging.WARNING, logger="asr.data.importers"):
+        items = import_coco_captions(annotations)
+    # Images in the order of "images", captions in annotation order; 000009 has no caption.
+    assert [(item.id, item.text, item.speaker) for item in items] == [
+        ("000007#101", "a green circle", "000007"),
+        ("000001#100", "A red square.", "000001"),
+        ("000001#103", "something red", "000001"),
+    ]
+    assert items[0].path == tmp_path / "coco" / "mini2017" / "000007.png"
+    assert all(item.kind == "image" and item.duration == 0.0 for item in items)
+    assert "skipped 2 captions of 1 images not found" in caplog.text and "000003.png" in caplog.text
+
+
+def test_coco_default_image_root_and_an_explicit_one(tmp_path):
+    annotations = make_coco(tmp_path / "coco")
+    assert default_coco_image_root(annotations) == tmp_path / "coco" / "mini2017"
+    # Not the COCO layout: the JSON's own folder, sub-folders in the file names allowed.
+    flat = write_json(tmp_path / "scenes" / "captions.json",
+                      {"images": [{"id": 0, "file_name": "images/000000.png"}],
+                       "annotations": [{"id": 0, "image_id": 0, "caption": "a red square"}]})
+    write_png(tmp_path / "scenes" / "images" / "000000.png", (255, 0, 0))
+    assert default_coco_image_root(flat) == tmp_path / "scenes"
+    assert [(item.id, item.speaker, item.path) for item in import_coco_captions(flat)] == [
+        ("000000#0", "000000", tmp_path / "scenes" / "images" / "000000.png")]
+
+    elsewhere = tmp_path / "copied"
+    shutil.copytree(tmp_path / "coco" / "mini2017", elsewhere)
+    items = import_coco_captions(annotations, image_root=elsewhere)
+    assert {item.path.parent for item in items} == {elsewhere}
+    with pytest.raises(FileNotFoundError, match="image folder not found"):
+        import_coco_captions(annotations, image_root=tmp_path / "absent")
+
+
+def test_coco_problems_are_reported_together_naming_the_annotation(tmp_path):
+    document = coco_document()
+    document["annotations"] += [{"image_id": 42, "id": 200, "caption": "who?"},
+                                {"image_id": 1, "id": 201, "caption": " \t "},
+                                {"image_id": 1, "id": 100, "caption": "same id as the first"},
+                                {"image_id": 1, "caption": "no id"}]
+    document["images"].append({"id": 7, "file_name": "other.png"})
+    with pytest.raises(ManifestError) as caught:
+        import_coco_captions(make_coco(tmp_path / "coco", document=document))
+    message = str(caught.value)
+    assert "captions_mini2017.json: 5 problems" in message
+    assert "images[4]: duplicate id 7 (first at images[0])" in message
+    assert "annotations[5] (id 200): unknown image_id 42" in message
+    assert "annotations[6] (id 201): empty caption" in message
+    assert "annotations[7] (id 100): duplicate id (first at annotations[0])" in message
+    assert "annotations[8]: missing or invalid 'id' (None)" in message
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid UTF-8 JSON"),
+    ("[1, 2]", 'expected a JSON object with "images" and "annotations" lists'),
+    ('{"images": []}', 'expected a JSON object with "images" and "annotations" lists'),
+])
+def test_coco_malformed_json_is_one_error(tmp_path, content, message):
+    path = tmp_path / "captions.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ManifestError, match=message):
+        import_coco_captions(path)
+
+
+def test_coco_unreadable_image_and_no_images_at_all(tmp_path):
+    annotations = make_coco(tmp_path / "coco")
+    (tmp_path / "coco" / "mini2017" / "000007.png").write_bytes(b"not a png")
+    with pytest.raises(ManifestError, match=r"images\[0\] \(id 7\): cannot read the image header"):
+        import_coco_captions(annotations)
+    with pytest.raises(ManifestError, match="no captioned image found"):
+        import_coco_captions(annotations, image_root=tmp_path)  # a folder without the images
+    with pytest.raises(FileNotFoundError, match="COCO caption JSON not found"):
+        import_coco_captions(tmp_path / "absent.json")
+
+
+def test_coco_on_the_real_mini_set_keeps_exactly_the_captions_whose_image_exists():
+    if not (SHARED_COCO / "annotations").is_dir():
+        pytest.skip(f"coco_mini is not at {SHARED_COCO}")
+    for annotations in sorted((SHARED_COCO / "annotations").glob("captions_*.json")):
+        document = json.loads(annotations.read_text(encoding="utf-8"))
+        split_folder = SHARED_COCO / annotations.stem.removeprefix("captions_")
+        present = {image["id"] for image in document["images"] if (split_folder / image["file_name"]).is_file()}
+        expected = [annotation for annotation in document["annotations"] if annotation["image_id"] in present]
+        items = import_coco_captions(annotations)
+        assert len(items) == len(expected) > 0, annotations
+        assert {item.speaker for item in items} == {
+            Path(image["file_name"]).stem for image in document["images"] if image["id"] in present}
+        assert all(item.path.parent == split_folder and item.text == item.text.strip() for item in items)
+
+
+def test_cli_imports_coco_with_an_image_root_and_refuses_it_elsewhere(tmp_path, capsys):
+    annotations = make_coco(tmp_path / "coco")
+    out = tmp_path / "out" / "all.jsonl"
+    assert run_cli(["import", "coco", str(annotations), "--out", str(out),
+                    "--image-root", str(tmp_path / "coco" / "mini2017")]) == 0
+    assert [item.id for item in read_manifest(out)] == ["000007#101", "000001#100", "000001#103"]
+    train, dev = tmp_path / "out" / "train.jsonl", tmp_path / "out" / "dev.jsonl"
+    assert run_cli(["import", "coco", str(annotations), "--out", str(train), "--dev-speakers", "000001",
+                    "--dev-out", str(dev)]) == 0
+    assert {item.speaker for item in read_manifest(dev)} == {"000001"} and len(read_manifest(train)) == 1
+
+    capsys.readouterr()
+    root = make_fsdd(tmp_path / "fsdd", speakers=("a",))
+    assert run_cli(["import", "fsdd", str(root), "--out", str(out), "--image-root", str(tmp_path)]) == 2
+    assert "--image-root applies only to 'coco' and 'images', not to 'fsdd'" in capsys.readouterr().err
