@@ -25,9 +25,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Audio front-end (mfcc, fbank) or image front-end (image: the audio fields are unused)."""
+    """Audio front-end (mfcc, fbank), handwriting front-end (image: grey, height-normalised, width is time)
+    or picture front-end (picture: colour, scaled to a square, for captioning); images ignore the audio fields."""
 
-    kind: Literal["mfcc", "fbank", "image"] = "mfcc"
+    kind: Literal["mfcc", "fbank", "image", "picture"] = "mfcc"
     sample_rate: int = SAMPLE_RATE  # Hz; audio at other rates is resampled to it
     num_mfcc: int = 13
     num_mels: int = 40
@@ -36,13 +37,20 @@ class FeatureConfig:
     # paper is 0 and the darkest ink 1; "none" only inverts (ink = 1 - grey); "global" is audio only.
     normalize: Literal["utterance", "global", "none"] = "utterance"
     image_height: int = 64  # pixels; images are scaled to this height, the aspect ratio kept
+    picture_size: int = 64  # pixels; pictures (captioning) are scaled to picture_size x picture_size
+
+    @property
+    def is_image(self) -> bool:
+        """Read from image files (handwriting or pictures) rather than audio."""
+        return self.kind in ("image", "picture")
 
     def validate(self) -> None:
         _check(self.sample_rate >= 4000, "features.sample_rate", "must be at least 4000 Hz")
         _check(self.num_mfcc >= 1, "features.num_mfcc", "must be positive")
         _check(self.num_mels >= self.num_mfcc, "features.num_mels", "must be at least features.num_mfcc")
         _check(8 <= self.image_height <= 512, "features.image_height", "must lie in [8, 512] pixels")
-        _check(self.kind != "image" or self.normalize != "global", "features.normalize",
+        _check(16 <= self.picture_size <= 512, "features.picture_size", "must lie in [16, 512] pixels")
+        _check(not self.is_image or self.normalize != "global", "features.normalize",
                "'global' applies to audio features; images use 'utterance' or 'none'")
 
 
@@ -109,6 +117,13 @@ class ModelConfig:
     # the first `cnn_width_pools` blocks also halve the width, so a frame covers 2**cnn_width_pools pixels.
     cnn_channels: tuple[int, ...] = (16, 32, 48, 64)
     cnn_width_pools: int = 2
+    # Attention decoder (models *_attention and *_joint; see asr.models.decoder).
+    attention: str = "location"  # additive, general, dot, scaled_dot, location, multihead
+    attention_dim: int = 128
+    attention_heads: int = 1  # multihead only
+    decoder_cell: Literal["lstm", "gru"] = "lstm"
+    decoder_hidden_size: int = 256
+    embedding_dim: int = 64  # of the decoder's previous token
 
     def validate(self) -> None:
         from asr.models import MODEL_CATALOGUE  # the catalogue imports nothing from here
@@ -125,6 +140,13 @@ class ModelConfig:
                "model.cnn_channels", "must list at least one positive channel count")
         _check(0 <= self.cnn_width_pools <= len(self.cnn_channels), "model.cnn_width_pools",
                "must lie in [0, len(model.cnn_channels)]")
+        from asr.models.attention import ATTENTION_KINDS
+
+        _check(self.attention in ATTENTION_KINDS, "model.attention", f"must be one of {sorted(ATTENTION_KINDS)}")
+        _check(self.attention_heads == 1 or self.attention == "multihead", "model.attention_heads",
+               "more than one head needs model.attention: multihead")
+        _check(min(self.attention_dim, self.attention_heads, self.decoder_hidden_size, self.embedding_dim) >= 1,
+               "model.attention_dim", "attention_heads, decoder_hidden_size and embedding_dim must be positive")
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class DataConfig:
     train_manifests: tuple[str, ...] = ()  # concatenated, e.g. a real corpus and synthetic speech
     dev_manifest: str = ""
     normalizer: str = "none"  # see asr.text.NORMALIZERS
+    unit: Literal["char", "word"] = "char"  # output tokens: characters, or words (captioning)
+    min_word_count: int = 1  # word unit: rarer training words become <unk>
     batch_size: int = 32
     max_batch_seconds: float = 0.0  # >0: batches hold at most this much padded audio instead of batch_size items
     min_duration: float = 0.0  # seconds; shorter items are filtered (and counted) before training
@@ -145,6 +169,7 @@ class DataConfig:
         _check(self.batch_size >= 1, "data.batch_size", "must be positive")
         _check(self.max_batch_seconds >= 0, "data.max_batch_seconds", "must be >= 0")
         _check(self.num_workers >= 0, "data.num_workers", "must be >= 0")
+        _check(self.min_word_count >= 1, "data.min_word_count", "must be positive")
 
 
 @dataclass(frozen=True)
@@ -180,11 +205,16 @@ class TrainConfig:
     patience: int = 0  # early stopping: epochs without a better dev CER; 0 disables
     log_every_steps: int = 20
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    label_smoothing: float = 0.1  # attention decoders: cross-entropy against smoothed targets
+    ctc_weight: float = 0.3  # joint models: loss = ctc_weight * CTC + (1 - ctc_weight) * attention
 
     def validate(self) -> None:
         _check(self.max_epochs >= 1, "train.max_epochs", "must be positive")
         _check(self.checkpoint_every_steps >= 1, "train.checkpoint_every_steps", "must be positive")
         _check(self.patience >= 0 and self.max_steps >= 0, "train.patience", "and max_steps must be >= 0")
+        _check(0.0 <= self.label_smoothing < 1.0, "train.label_smoothing", "must lie in [0, 1)")
+        _check(0.0 < self.ctc_weight < 1.0, "train.ctc_weight", "must lie in (0, 1) (use a *_ctc or *_attention "
+               "model for one loss alone)")
 
 
 @dataclass(frozen=True)
@@ -207,12 +237,19 @@ class DecodingConfig:
     hotwords: tuple[str, ...] = ()  # phrases to boost, spelled in the model's vocabulary
     hotword_weight: float = 2.0  # bonus per token of a completed hotword
     nbest: int = 1
+    # Attention decoders (beam search over the decoder's steps; asr.decoding.attention_search):
+    length_penalty: float = 0.0  # hypotheses ranked by log-prob / (length + 1) ** length_penalty
+    ctc_weight: float = 0.3  # joint models: weight of the CTC prefix score when rescoring attention hypotheses
+    max_length_ratio: float = 1.0  # at most this many output tokens per encoder frame (and per caption: 4x)
 
     def validate(self) -> None:
         _check(self.beam_size >= 1, "decoding.beam_size", "must be positive")
         _check(self.token_top_k >= 0, "decoding.token_top_k", "must be >= 0 (0: no limit)")
         _check(self.beam_threshold > 0, "decoding.beam_threshold", "must be positive")
         _check(1 <= self.nbest <= self.beam_size, "decoding.nbest", f"must lie in [1, beam_size={self.beam_size}]")
+        _check(self.length_penalty >= 0, "decoding.length_penalty", "must be >= 0")
+        _check(0.0 <= self.ctc_weight <= 1.0, "decoding.ctc_weight", "must lie in [0, 1]")
+        _check(self.max_length_ratio > 0, "decoding.max_length_ratio", "must be positive")
         _check(self.decoder == "beam" or not (self.lm or self.hotwords), "decoding.decoder",
                "must be 'beam' to use an LM or hotwords (greedy decoding ignores them)")
 
@@ -230,15 +267,17 @@ class ExperimentConfig:
     def validate(self) -> ExperimentConfig:
         for section in dataclasses.fields(self):
             getattr(self, section.name).validate()
-        from asr.models import IMAGE_MODELS
+        from asr.models import MODEL_INPUTS
 
-        is_image = self.features.kind == "image"
-        _check(is_image == (self.model.name in IMAGE_MODELS), "model.name",
-               f"{self.model.name!r} does not take {'image' if is_image else 'audio'} features; image models: "
-               f"{sorted(IMAGE_MODELS)} (with features.kind: image)")
-        _check(not is_image or self.data.max_batch_seconds == 0, "data.max_batch_seconds",
+        kind = self.features.kind if self.features.is_image else "audio"
+        wanted = MODEL_INPUTS[self.model.name]
+        _check(kind == wanted, "model.name", f"{self.model.name!r} reads {wanted} features"
+               f"{' (features.kind: ' + wanted + ')' if wanted != 'audio' else ''}, not {kind}")
+        _check(self.features.kind != "picture" or self.augment.image_prob == 0, "augment.image_prob",
+               "the image distortions are for handwriting; pictures take none")
+        _check(not self.features.is_image or self.data.max_batch_seconds == 0, "data.max_batch_seconds",
                "applies to audio; image batches hold data.batch_size images")
-        _check(not is_image or self.features.image_height >> len(self.model.cnn_channels) >= 1,
+        _check(self.features.kind != "image" or self.features.image_height >> len(self.model.cnn_channels) >= 1,
                "model.cnn_channels", f"{len(self.model.cnn_channels)} blocks halve the height "
                f"{len(self.model.cnn_channels)} times: more than features.image_height={self.features.image_height} allows")
         return self

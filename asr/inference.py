@@ -20,8 +20,8 @@ from asr.decoding.greedy import greedy_decode
 from asr.decoding.hypothesis import Hypothesis
 from asr.frontend import build_frontend
 from asr.frontend.image import IMAGE_EXTENSIONS
-from asr.models import build_model
-from asr.text import Vocabulary, get_normalizer
+from asr.models import AttentionRecognizer, build_model, has_ctc_head
+from asr.text import Vocabulary, WordVocabulary, build_vocabulary, get_normalizer
 from asr.training.state import load_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -55,20 +55,31 @@ class FileResult:
     error: Exception | None = None
     duration: float = 0.0  # seconds of audio (0 for images)
     words: list[WordSpan] | None = None  # word timestamps, when asked for
+    attention: torch.Tensor | None = None  # attention models: weights (tokens + <eos>, encoder frames), on the CPU
+
+
+@dataclass
+class Decoded:
+    """One input's decoding: the hypothesis, its word times when asked for, its attention weights (if any)."""
+
+    hypothesis: Hypothesis
+    words: list[WordSpan] | None = None
+    attention: torch.Tensor | None = None  # (L + 1, T)
 
 
 class Transcriber:
     """A trained model with its vocabulary and config, ready to decode audio (or images, for an image
     model: `is_image`) on `device`."""
 
-    def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary, config: ExperimentConfig,
+    def __init__(self, model: torch.nn.Module, vocabulary: Vocabulary | WordVocabulary, config: ExperimentConfig,
                  device: torch.device | str = "cpu", decoding: DecodingConfig | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.vocabulary, self.config = vocabulary, config
-        self.frontend = model.frontend  # FeatureExtractor or ImageFrontend
+        self.frontend = model.frontend  # FeatureExtractor, ImageFrontend or PictureFrontend
         self.sample_rate = config.features.sample_rate
-        self.is_image = config.features.kind == "image"
+        self.is_image = config.features.is_image
+        self.is_attention = isinstance(model, AttentionRecognizer)
         self.normalize = get_normalizer(config.data.normalizer)
         self.chunk_seconds = CHUNK_SECONDS
         self.set_decoding(config.decoding if decoding is None else decoding)
@@ -77,9 +88,12 @@ class Transcriber:
         """Decode with `decoding` from now on (the checkpoint's `config.decoding` by default). A beam
         decoder reads its LM file here, unless `lm` (NgramTables) is given."""
         decoding.validate()
+        if self.is_attention and (decoding.lm or decoding.hotwords):
+            raise ValueError("an attention model decodes without an n-gram LM or hotwords (they fuse with CTC "
+                             "prefix beam search); drop --lm / --hotwords")
         self.decoding = decoding
         self.beam_decoder = None
-        if decoding.decoder == "beam":
+        if decoding.decoder == "beam" and not self.is_attention:
             from asr.decoding.ctc_beam import CTCBeamSearchDecoder, load_lm  # numba compiles on first use
 
             if lm is None and decoding.lm:
@@ -101,7 +115,7 @@ class Transcriber:
     def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> Transcriber:
         checkpoint = load_checkpoint(path)
         config = from_dict(checkpoint["config"])
-        vocabulary = Vocabulary(checkpoint["vocabulary"])
+        vocabulary = build_vocabulary(config.data.unit, checkpoint["vocabulary"])
         model = build_model(config.model, build_frontend(config.features), len(vocabulary))
         model.load_state_dict(checkpoint["model"])
         return cls(model, vocabulary, config, device)
@@ -109,7 +123,7 @@ class Transcriber:
     @torch.no_grad()
     def transcribe_waveforms(self, waveforms: Sequence[torch.Tensor]) -> list[Hypothesis]:
         """Mono waveforms `(num_samples,)` at `self.sample_rate` -> one Hypothesis each, decoded as one batch."""
-        return [hypothesis for hypothesis, _ in self._decode_features([self.frontend(w) for w in waveforms])]
+        return [decoded.hypothesis for decoded in self._decode_features([self.frontend(w) for w in waveforms])]
 
     @property
     def input_extensions(self) -> tuple[str, ...]:
@@ -123,6 +137,8 @@ class Transcriber:
             with torch.no_grad():
                 return self.frontend(waveform), len(waveform) / self.sample_rate
         features = self.frontend(self.frontend.load(path))
+        if self.config.features.kind == "picture":
+            return features, 0.0
         # An image narrower than one output frame is padded with blank paper: it then decodes (most
         # likely to nothing) instead of failing in the recurrent layers, which need a frame at least.
         shortfall = self.model.min_width(1) - features.shape[0]
@@ -130,26 +146,69 @@ class Transcriber:
             features = torch.nn.functional.pad(features, (0, 0, 0, shortfall))
         return features, 0.0
 
-    @torch.no_grad()
-    def emissions(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """features, each `(num_frames, num_features)` -> log_probs `(B, T, V)`, output_lens `(B,)`."""
-        feature_lens = torch.tensor([feature.shape[0] for feature in features], device=self.device)
-        padded = torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(self.device)
-        return self.model(padded, feature_lens)
+    @staticmethod
+    def _pad(features: list[torch.Tensor], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        feature_lens = torch.tensor([feature.shape[0] for feature in features], device=device)
+        return torch.nn.utils.rnn.pad_sequence(features, batch_first=True).to(device), feature_lens
 
     @torch.no_grad()
-    def _decode_features(self, features: list[torch.Tensor],
-                         timestamps: bool = False) -> list[tuple[Hypothesis, list[WordSpan] | None]]:
+    def emissions(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """features, each `(num_frames, num_features)` -> CTC log_probs `(B, T, V)`, output_lens `(B,)`
+        (a joint model's CTC head; an attention-only model has none)."""
+        padded, feature_lens = self._pad(features, self.device)
+        if not self.is_attention:
+            return self.model(padded, feature_lens)
+        if not self.model.is_joint:
+            raise ValueError("this attention model has no CTC head, so no per-frame emissions")
+        _, memory_lens, ctc_log_probs = self.model.encode(padded, feature_lens)
+        return ctc_log_probs, memory_lens
+
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether word times can be had: they come from a CTC alignment, so an audio model with a CTC head."""
+        return not self.is_image and has_ctc_head(self.model)
+
+    @torch.no_grad()
+    def _decode_features(self, features: list[torch.Tensor], timestamps: bool = False) -> list[Decoded]:
         if not features:
             return []
-        log_probs, output_lens = self.emissions(features)
-        hypotheses = self.decode(log_probs, output_lens)
-        if not timestamps:
-            return [(hypothesis, None) for hypothesis in hypotheses]
-        # The decoded tokens are placed on the frames by forced alignment (the best path, for greedy).
-        return [(hypothesis, word_timestamps(log_probs[index, :length], self.vocabulary, self.seconds_per_frame,
-                                             hypothesis.tokens))
-                for index, (hypothesis, length) in enumerate(zip(hypotheses, output_lens.tolist()))]
+        if timestamps and not self.has_timestamps:
+            raise ValueError("word times come from a CTC alignment: this model has no CTC head")
+        if self.is_attention:
+            decoded, log_probs, output_lens = self._decode_attention(features)
+        else:
+            log_probs, output_lens = self.emissions(features)
+            decoded = [Decoded(hypothesis) for hypothesis in self.decode(log_probs, output_lens)]
+        if timestamps:
+            # The decoded tokens are placed on the frames by forced alignment (the best path, for greedy).
+            for index, (item, length) in enumerate(zip(decoded, output_lens.tolist())):
+                item.words = word_timestamps(log_probs[index, :length], self.vocabulary, self.seconds_per_frame,
+                                             item.hypothesis.tokens)
+        return decoded
+
+    def _decode_attention(self, features: list[torch.Tensor]) -> tuple[list[Decoded], torch.Tensor | None,
+                                                                         torch.Tensor]:
+        """An attention model's searches: greedy, or beam search (rescored with CTC prefix scores when the
+        model is joint and decoding.ctc_weight > 0). Also returns the CTC log-probs (None without CTC)."""
+        from asr.decoding.attention_search import beam_search, greedy_search
+        from asr.training.objectives import max_output_length
+
+        padded, feature_lens = self._pad(features, self.device)
+        memory, memory_lens, ctc_log_probs = self.model.encode(padded, feature_lens)
+        decoding = self.decoding
+        max_length = max_output_length(memory_lens, decoding.max_length_ratio, self.model.grid_shape is not None)
+        if decoding.decoder == "greedy":
+            found = greedy_search(self.model.decoder, memory, memory_lens, max_length)
+        else:
+            use_ctc = ctc_log_probs is not None and decoding.ctc_weight > 0
+            found = [nbest[0] for nbest in beam_search(
+                self.model.decoder, memory, memory_lens, decoding.beam_size, max_length, decoding.length_penalty,
+                ctc_log_probs if use_ctc else None, memory_lens if use_ctc else None,
+                decoding.ctc_weight if use_ctc else 0.0)]
+        decoded = [Decoded(Hypothesis(self.vocabulary.decode(item.tokens), tuple(item.tokens), item.score),
+                           attention=None if item.attention is None else item.attention.float().cpu())
+                   for item in found]
+        return decoded, ctc_log_probs, memory_lens
 
     def transcribe_files(self, paths: Iterable[Path], batch_size: int = 16,
                          timestamps: bool = False) -> Iterator[FileResult]:
@@ -200,8 +259,8 @@ class Transcriber:
             start += first / self.sample_rate
             waveform = waveform[first:last]
             with torch.no_grad():
-                ((hypothesis, piece_words),) = self._decode_features([self.frontend(waveform.to(self.device))],
-                                                                     timestamps)
+                (piece,) = self._decode_features([self.frontend(waveform.to(self.device))], timestamps)
+            hypothesis, piece_words = piece.hypothesis, piece.words
             if hypothesis.text.strip():
                 if tokens and self.vocabulary.space_id is not None:
                     tokens.append(self.vocabulary.space_id)
@@ -213,10 +272,36 @@ class Transcriber:
         return FileResult(Path(path), Hypothesis(" ".join(texts), tuple(tokens), score), duration=duration,
                           words=words if timestamps else None)
 
+    def token_labels(self, tokens: Sequence[int], num_rows: int) -> list[str]:
+        """Display strings for the rows of an attention matrix: the tokens, then `<eos>` (the last step)."""
+        labels = [self.vocabulary.tokens[token] for token in tokens] + ["<eos>"]
+        return labels[:num_rows] + ["?"] * (num_rows - len(labels))
+
+    def write_attention_plot(self, result: FileResult, out_dir: str | Path) -> Path:
+        """A PNG of `result`'s attention over its input (re-read from its file): `<out_dir>/<stem>.png`."""
+        from asr.plots import plot_image_attention, plot_sequence_attention
+
+        if result.attention is None:
+            raise ValueError(f"{result.path}: no attention weights (not an attention model, or not decoded)")
+        target = Path(out_dir) / f"{Path(result.path).stem}.png"
+        labels = self.token_labels(result.hypothesis.tokens, result.attention.shape[0])
+        title = f"{Path(result.path).name}: {result.hypothesis.text}"
+        kind = self.config.features.kind
+        if kind == "picture":
+            rgb = self.frontend.load(result.path).permute(1, 2, 0).numpy()
+            return plot_image_attention(result.attention, labels, rgb, self.model.grid_shape, target, title)
+        if kind == "image":
+            paper = 1.0 - self.frontend.load(result.path).numpy()
+            return plot_sequence_attention(result.attention, labels, target, paper, self.model.min_width(1), title,
+                                           background_kind="image")
+        features = self.frontend(load_audio(result.path, self.sample_rate))
+        return plot_sequence_attention(result.attention, labels, target, features.T.numpy(), None, title,
+                                       background_kind="features")
+
     def _flush(self, pending: list[tuple[FileResult, torch.Tensor]], timestamps: bool = False) -> Iterator[FileResult]:
         decoded = self._decode_features([features for _, features in pending], timestamps)
-        for (result, _), (hypothesis, words) in zip(pending, decoded):
-            result.hypothesis, result.words = hypothesis, words
+        for (result, _), item in zip(pending, decoded):
+            result.hypothesis, result.words, result.attention = item.hypothesis, item.words, item.attention
             yield result
 
 

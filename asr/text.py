@@ -2,7 +2,11 @@
 
 A character vocabulary works for any script: its tokens are Unicode characters, with two reserved
 symbols. Index 0 is always the CTC blank; the space character is shown as `<space>` so that a token
-list printed in a model card or a log is unambiguous.
+list printed in a model card or a log is unambiguous. A word vocabulary (captioning) has words as tokens,
+with `<unk>` for the words too rare to learn.
+
+Attention decoders use index 0 as their `<sos>` and `<eos>` symbol too: the blank never occurs inside a
+transcript, so CTC and attention heads of one model share one table of ids.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 BLANK = "<blank>"
 SPACE = "<space>"
+UNK = "<unk>"
 BLANK_ID = 0
+EOS_ID = BLANK_ID  # the attention decoders' <sos>/<eos> (see the module's docstring)
 
 
 class UnknownCharacterError(ValueError):
@@ -30,6 +36,8 @@ class UnknownCharacterError(ValueError):
 
 class Vocabulary:
     """Characters <-> integer ids; id 0 is the blank, `<space>` stands for ' '."""
+
+    unit = "char"
 
     def __init__(self, tokens: Sequence[str]):
         if not tokens or tokens[0] != BLANK:
@@ -78,6 +86,56 @@ class Vocabulary:
     def decode(self, ids: Iterable[int]) -> str:
         """Token ids to text; blanks are dropped (CTC collapsing is the decoder's job, not this one's)."""
         return "".join(self._char(self.tokens[index]) for index in ids if index != BLANK_ID)
+
+
+class WordVocabulary:
+    """Words <-> integer ids: id 0 is the blank (and <eos>), id 1 `<unk>`, then the words. Same interface
+    as Vocabulary; a word outside it encodes as `<unk>` instead of being an error, since a caption
+    vocabulary leaves out rare words on purpose."""
+
+    unit = "word"
+    space_id = None  # tokens are words: no separator token
+
+    def __init__(self, tokens: Sequence[str]):
+        if list(tokens[:2]) != [BLANK, UNK]:
+            raise ValueError(f"a word vocabulary starts with {BLANK!r}, {UNK!r}; got {list(tokens[:2])!r}")
+        if len(set(tokens)) != len(tokens) or any(not token or " " in token for token in tokens):
+            raise ValueError("word tokens must be unique, non-empty and without spaces")
+        self.tokens = list(tokens)
+        self._id_of = {token: index for index, token in enumerate(self.tokens)}
+        self.unk_id = 1
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str], min_count: int = 1) -> WordVocabulary:
+        """Words seen at least `min_count` times in `texts`, sorted, so the ids do not depend on order."""
+        counts: dict[str, int] = {}
+        for text in texts:
+            for word in text.split():
+                counts[word] = counts.get(word, 0) + 1
+        kept = sorted(word for word, count in counts.items() if count >= min_count and word not in (BLANK, UNK))
+        return cls([BLANK, UNK] + kept)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, WordVocabulary) and self.tokens == other.tokens
+
+    def encode(self, text: str, item_id: str = "<text>") -> list[int]:
+        return [self._id_of.get(word, self.unk_id) for word in text.split()]
+
+    def check(self, items: Iterable[tuple[str, str]]) -> None:
+        """Nothing to check: unknown words become <unk> by design."""
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return " ".join(self.tokens[index] for index in ids if index != BLANK_ID)
+
+
+def build_vocabulary(unit: str, tokens: Sequence[str]) -> Vocabulary | WordVocabulary:
+    """The vocabulary of `unit` ("char" or "word") with these tokens (as a checkpoint stores them)."""
+    if unit not in ("char", "word"):
+        raise ValueError(f"unknown token unit {unit!r}; choose 'char' or 'word'")
+    return WordVocabulary(tokens) if unit == "word" else Vocabulary(tokens)
 
 
 def _collapse_spaces(text: str) -> str:

@@ -1,4 +1,5 @@
-"""`asr evaluate --model M --manifest F [--output per_utterance.jsonl] [decoder options]`: WER, CER and S/D/I."""
+"""`asr evaluate --model M --manifest F [--output per_utterance.jsonl] [--attention-plot DIR] [decoder options]`:
+WER, CER and S/D/I; BLEU-1 to BLEU-4 for a captioning model (its pictures' captions are the references)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from asr.training.state import CheckpointError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="bundled model name or checkpoint path")
-    parser.add_argument("--manifest", required=True, help="JSONL manifest with reference transcripts")
+    parser.add_argument("--manifest", required=True, help="JSONL manifest with reference transcripts (captions: "
+                                                          "one line per caption, several per picture)")
     parser.add_argument("--output", default=None, help="per-utterance JSONL: id, reference, hypothesis, errors")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--attention-plot", default=None, metavar="DIR",
+                        help="attention models: write DIR/<stem>.png for the --worst items (most errors)")
+    parser.add_argument("--worst", type=int, default=10, help="how many of the worst items --attention-plot shows")
     add_decoding_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from asr.inference import load_model
     from asr.data.manifest import read_manifest
-    from asr.metrics import corpus_counts, edit_counts
+    from asr.metrics import corpus_bleu, corpus_counts, edit_counts
 
     try:
         items = read_manifest(args.manifest)  # the cheaper check first
@@ -34,41 +39,73 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, CheckpointError, ManifestError, ConfigError, ValueError) as error:
         report_error("evaluate", error)
         return 2
-    by_path = {}
+    if args.attention_plot and not transcriber.is_attention:
+        report_error("evaluate", "--attention-plot needs an attention model (model.name *_attention or *_joint)")
+        return 2
+    # A file is decoded once however many references it has (a picture has several captions).
+    items_of_path: dict[Path, list] = {}
     for item in items:
-        by_path.setdefault(Path(item.path), []).append(item)
-    references, hypotheses, decoded, failed = [], [], [], []
-    for result in transcriber.transcribe_files([item.path for item in items], args.batch_size):
-        item = by_path[result.path].pop(0)
+        items_of_path.setdefault(Path(item.path), []).append(item)
+    results, failed = {}, []
+    for result in transcriber.transcribe_files(list(items_of_path), args.batch_size):
         if result.error is not None:
-            failed.append(item.id)
-            report_error("evaluate", f"item {item.id}: {result.error}")
+            failed.extend(item.id for item in items_of_path[result.path])
+            names = ", ".join(item.id for item in items_of_path[result.path])
+            report_error("evaluate", f"item{'s' if len(items_of_path[result.path]) > 1 else ''} {names}: {result.error}")
             continue
-        references.append(transcriber.normalize(item.text))
-        hypotheses.append(result.hypothesis.text)
-        decoded.append(item)
-    if not decoded:
+        results[result.path] = result
+    if not results:
         report_error("evaluate", f"no item of {args.manifest} could be decoded")
         return 1
-    word_counts = edit_counts(references, hypotheses, unit="word")
-    char_counts = edit_counts(references, hypotheses, unit="char")
-    words, chars = corpus_counts(word_counts), corpus_counts(char_counts)
     print(f"decoder: {describe(transcriber.decoding)}")
-    print(f"items: {len(decoded)} decoded, {len(failed)} failed")
-    print(f"WER: {100 * words.rate:.2f}% ({words.errors} errors / {words.reference_length} words: "
-          f"S={words.substitutions} D={words.deletions} I={words.insertions})")
-    print(f"CER: {100 * chars.rate:.2f}% ({chars.errors} errors / {chars.reference_length} characters: "
-          f"S={chars.substitutions} D={chars.deletions} I={chars.insertions})")
+    if transcriber.vocabulary.unit == "word":
+        paths = list(results)
+        hypotheses = [results[path].hypothesis.text for path in paths]
+        references = [[transcriber.normalize(item.text) for item in items_of_path[path]] for path in paths]
+        bleu = corpus_bleu([text.split() for text in hypotheses],
+                           [[reference.split() for reference in group] for group in references])
+        print(f"pictures: {len(paths)} captioned, {len(failed)} captions' pictures failed; "
+              f"{sum(map(len, references))} reference captions")
+        print("BLEU: " + ", ".join(f"BLEU-{order} {100 * value:.2f}" for order, value in enumerate(bleu.bleu, 1))
+              + f" (brevity penalty {bleu.brevity_penalty:.3f})")
+        # The worst pictures: fewest words in common with their closest caption.
+        errors_of = {path: min(count.errors for count in edit_counts(group, [hypothesis] * len(group), "word"))
+                     for path, hypothesis, group in zip(paths, hypotheses, references)}
+        records = [{"image": str(path), "hypothesis": hypothesis, "references": group, "word_errors": errors_of[path]}
+                   for path, hypothesis, group in zip(paths, hypotheses, references)]
+    else:
+        decoded = [(item, path) for path in results for item in items_of_path[path]]
+        references = [transcriber.normalize(item.text) for item, _ in decoded]
+        hypotheses = [results[path].hypothesis.text for _, path in decoded]
+        word_counts = edit_counts(references, hypotheses, unit="word")
+        char_counts = edit_counts(references, hypotheses, unit="char")
+        words, chars = corpus_counts(word_counts), corpus_counts(char_counts)
+        print(f"items: {len(decoded)} decoded, {len(failed)} failed")
+        print(f"WER: {100 * words.rate:.2f}% ({words.errors} errors / {words.reference_length} words: "
+              f"S={words.substitutions} D={words.deletions} I={words.insertions})")
+        print(f"CER: {100 * chars.rate:.2f}% ({chars.errors} errors / {chars.reference_length} characters: "
+              f"S={chars.substitutions} D={chars.deletions} I={chars.insertions})")
+        errors_of = {}
+        for (_, path), char in zip(decoded, char_counts):
+            errors_of[path] = errors_of.get(path, 0) + char.errors
+        records = [{"id": item.id, "reference": reference, "hypothesis": hypothesis,
+                    "word_errors": {"S": word.substitutions, "D": word.deletions, "I": word.insertions,
+                                    "N": word.reference_length},
+                    "char_errors": {"S": char.substitutions, "D": char.deletions, "I": char.insertions,
+                                    "N": char.reference_length}}
+                   for (item, _), reference, hypothesis, word, char in zip(decoded, references, hypotheses,
+                                                                           word_counts, char_counts)]
     if args.output:
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
         with open(output, "w", encoding="utf-8") as stream:
-            for item, reference, hypothesis, word, char in zip(decoded, references, hypotheses, word_counts, char_counts):
-                record = {"id": item.id, "reference": reference, "hypothesis": hypothesis,
-                          "word_errors": {"S": word.substitutions, "D": word.deletions, "I": word.insertions,
-                                          "N": word.reference_length},
-                          "char_errors": {"S": char.substitutions, "D": char.deletions, "I": char.insertions,
-                                          "N": char.reference_length}}
+            for record in records:
                 stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(f"per-utterance results: {output}")
+    if args.attention_plot:
+        worst = sorted(results, key=lambda path: -errors_of[path])[:max(0, args.worst)]
+        for path in worst:
+            if results[path].attention is not None:
+                transcriber.write_attention_plot(results[path], args.attention_plot)
+        print(f"attention plots of the {len(worst)} worst items: {args.attention_plot}")
     return 1 if failed else 0

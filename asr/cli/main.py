@@ -12,10 +12,11 @@ import logging
 import sys
 from typing import Sequence
 
-from asr.cli import data, evaluate, export, lm, train, transcribe
+from asr.cli import caption, data, evaluate, export, lm, train, transcribe
 
 SUBCOMMANDS = {
     "transcribe": (transcribe, "transcribe audio files and directories"),
+    "caption": (caption, "describe pictures in words with a captioning model"),
     "train": (train, "train a model from a YAML config"),
     "evaluate": (evaluate, "WER/CER report of a model on a manifest"),
     "data": (data, "import, summarise and check JSONL manifests"),
@@ -25,7 +26,7 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asr", description="Sequence recognition: speech and handwriting.")
+    parser = argparse.ArgumentParser(prog="asr", description="Sequence recognition: speech and handwriting; image captioning.")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in SUBCOMMANDS.items():

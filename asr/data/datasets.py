@@ -58,9 +58,10 @@ class SpeechDataset(Dataset):
 
 
 class ImageDataset(Dataset):
-    """Handwriting images, indexed like SpeechDataset by `(index, augment_seed)` pairs; the seed drives
-    this item's distortions. Examples hold features `(width, image_height)`, so `collate_examples` pads
-    along the width with blank paper (zeros) and the true widths become the feature lengths.
+    """Handwriting images (or pictures, for captioning), indexed like SpeechDataset by `(index, augment_seed)`
+    pairs; the seed drives this item's distortions (handwriting only). Examples hold features
+    `(width, image_height)`, so `collate_examples` pads along the width with blank paper (zeros) and the
+    true widths become the feature lengths; pictures all have one size.
     """
 
     def __init__(self, items: Sequence, texts: Sequence[str], vocabulary: Vocabulary, frontend,
@@ -79,7 +80,7 @@ class ImageDataset(Dataset):
         index, augment_seed = key if isinstance(key, tuple) else (key, 0)
         item = self.items[index]
         ink = self.frontend.load(item.path)
-        if self.augment is not None and self.augment.image_prob > 0:
+        if self.augment is not None and self.augment.image_prob > 0 and ink.dim() == 2:
             ink = torch.from_numpy(augment_image(ink.numpy(), self.augment, np.random.default_rng(augment_seed)))
         features = self.frontend(ink)
         tokens = torch.tensor(self.vocabulary.encode(self.texts[index], item.id), dtype=torch.long)
@@ -88,8 +89,8 @@ class ImageDataset(Dataset):
 
 def build_dataset(items: Sequence, texts: Sequence[str], vocabulary: Vocabulary, frontend,
                   augment: AugmentConfig | None = None) -> Dataset:
-    """The dataset for `frontend`'s modality: ImageDataset for an image front-end, else SpeechDataset."""
-    if frontend.config.kind == "image":
+    """The dataset for `frontend`'s modality: ImageDataset for images and pictures, else SpeechDataset."""
+    if frontend.config.is_image:
         return ImageDataset(items, texts, vocabulary, frontend, augment)
     return SpeechDataset(items, texts, vocabulary, frontend, augment)
 

@@ -27,16 +27,19 @@ from tqdm import tqdm
 from asr.config import ExperimentConfig
 from asr.data.datasets import Batch, build_dataset, collate_examples
 from asr.data.sampler import BucketBatchSampler, ShardedBatchSampler
-from asr.decoding.greedy import greedy_tokens
-from asr.metrics import ErrorCounts, sequence_edit_counts, split_words_on_device
+from asr.metrics import ErrorCounts, corpus_counts, edit_counts, sequence_edit_counts, split_words_on_device
+from asr.text import Vocabulary
 from asr.training import distributed
 from asr.training.distributed import DistributedContext
 from asr.training.logs import MetricsLog, NullLog
+from asr.training.objectives import AttentionObjective, CTCObjective, build_objective
 from asr.training.optim import build_optimizer, build_scheduler
 from asr.training.setup import PreparedData, build_recognizer, prepare_data, resolve_device
 from asr.training.state import load_checkpoint, restore_rng_state, rng_state, save_checkpoint
 
 logger = logging.getLogger(__name__)
+
+Objective = CTCObjective | AttentionObjective
 
 
 @dataclass
@@ -125,32 +128,42 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def compute_loss(model: torch.nn.Module, batch: Batch, criterion: torch.nn.Module) -> torch.Tensor:
-    log_probs, output_lens = model(batch.features, batch.feature_lens)
-    # CTC in float32 whatever the autocast dtype: the forward-backward recursion underflows in half precision.
-    return criterion(log_probs.transpose(0, 1).float(), batch.tokens, output_lens, batch.token_lens)
+def compute_loss(network: torch.nn.Module, batch: Batch, objective: Objective) -> torch.Tensor:
+    return objective.loss(network, batch)
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, loader: DataLoader, criterion: torch.nn.Module, device: torch.device,
-             space_id: int | None, context: DistributedContext = DistributedContext()) -> EvalResult:
+def evaluate(model: torch.nn.Module, loader: DataLoader, objective: Objective, device: torch.device,
+             vocabulary: Vocabulary, context: DistributedContext = DistributedContext()) -> EvalResult:
     """Dev loss, WER and CER with greedy decoding. On a GPU the edit distances are computed and summed
     there and only the totals are copied back; on the CPU they go through RapidFuzz (faster there).
-    In data-parallel training each process evaluates its share of the batches and the totals are summed."""
+    In data-parallel training each process evaluates its share of the batches and the totals are summed.
+    With word tokens (captions) the word counts come from the token ids and the character counts from
+    the decoded texts."""
     model.eval()
     totals = torch.zeros(8, dtype=torch.long, device=device)  # word S, D, I, N, char S, D, I, N
     loss_sum, num_items = 0.0, 0
     for batch in loader:
         batch = batch.to(device)
-        log_probs, output_lens = model(batch.features, batch.feature_lens)
-        loss = criterion(log_probs.transpose(0, 1).float(), batch.tokens, output_lens, batch.token_lens)
+        loss, hyps, hyp_lens = objective.loss_and_hypotheses(model, batch)
         loss_sum += loss.item() * len(batch.item_ids)
         num_items += len(batch.item_ids)
-        hyps, hyp_lens, _ = greedy_tokens(log_probs, output_lens)
+        if vocabulary.unit == "word":
+            word_counts = sequence_edit_counts(hyps, hyp_lens, batch.tokens, batch.token_lens)
+            totals[0:3] += torch.stack([counts.sum() for counts in word_counts])
+            totals[3] += batch.token_lens.sum()
+            hyp_texts = [vocabulary.decode(row[:length]) for row, length in zip(hyps.tolist(), hyp_lens.tolist())]
+            ref_texts = [vocabulary.decode(row[:length]) for row, length in zip(batch.tokens.tolist(),
+                                                                               batch.token_lens.tolist())]
+            char_counts = corpus_counts(edit_counts(ref_texts, hyp_texts, "char"))
+            totals[4:8] += torch.tensor([char_counts.substitutions, char_counts.deletions, char_counts.insertions,
+                                         char_counts.reference_length], device=device)
+            continue
         char_counts = sequence_edit_counts(hyps, hyp_lens, batch.tokens, batch.token_lens)
         totals[4:7] += torch.stack([counts.sum() for counts in char_counts])
         totals[7] += batch.token_lens.sum()
         # Without a space token every transcript is a single word: -1 matches no token.
+        space_id = vocabulary.space_id
         word_separator = space_id if space_id is not None else -1
         hyp_words, hyp_word_lens = split_words_on_device(hyps, hyp_lens, word_separator)
         ref_words, ref_word_lens = split_words_on_device(batch.tokens, batch.token_lens, word_separator)
@@ -171,7 +184,7 @@ class TrainingRun:
     data: PreparedData
     model: torch.nn.Module  # the model itself: evaluation and checkpoints
     network: torch.nn.Module  # what training calls: the model, or its DistributedDataParallel wrapper
-    criterion: torch.nn.Module
+    objective: Objective
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     scaler: torch.amp.GradScaler
@@ -245,7 +258,7 @@ def train_one_epoch(run: TrainingRun) -> float:
     for batch in progress:
         batch = batch.to(run.device)
         with torch.autocast(run.device.type, enabled=use_amp):
-            loss = compute_loss(run.network, batch, run.criterion)
+            loss = compute_loss(run.network, batch, run.objective)
         run.scaler.scale(loss).backward()  # DistributedDataParallel averages the gradients here
         run.scaler.unscale_(run.optimizer)
         grad_norm = (torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.clip_norm)
@@ -291,8 +304,7 @@ def train_one_epoch(run: TrainingRun) -> float:
 def end_of_epoch(run: TrainingRun, train_loss: float) -> bool:
     """Evaluate on dev, log, keep the best checkpoint; returns True when early stopping says stop."""
     state = run.state
-    result = evaluate(run.model, run.dev_loader, run.criterion, run.device, run.data.vocabulary.space_id,
-                      run.context)
+    result = evaluate(run.model, run.dev_loader, run.objective, run.device, run.data.vocabulary, run.context)
     # Fractional when a budget stopped the run mid-epoch, so the row says how much was trained.
     row = {"epoch": round(state.epoch + state.batches_done / len(run.sampler), 2), "step": state.step,
            "train_loss": round(train_loss, 5), "dev_loss": round(result.loss, 5), "dev_wer": round(result.wer, 5),
@@ -352,7 +364,7 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
     logger.info("model %s: %.2fM parameters, vocabulary of %d tokens, on %s%s", config.model.name,
                 sum(parameter.numel() for parameter in model.parameters()) / 1e6, len(data.vocabulary), device,
                 f", {context.world_size} processes" if context.enabled else "")
-    criterion = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=False)
+    objective = build_objective(config, model)
     max_batch_frames = config.data.max_batch_seconds * config.features.sample_rate or None
     sampler = BucketBatchSampler(data.train_lengths, batch_size=None if max_batch_frames else config.data.batch_size,
                                  max_batch_frames=max_batch_frames, shuffle=True, seed=config.train.seed)
@@ -385,7 +397,7 @@ def _fit(config: ExperimentConfig, resume: str | Path | None, context: Distribut
                             worker_init_fn=ignore_stop_signals, generator=torch.Generator())
     train_dataset = build_dataset(data.train_items, data.train_texts, data.vocabulary, model.frontend, config.augment)
     log = MetricsLog(out_dir, state.history, state.step) if context.is_main else NullLog()
-    run = TrainingRun(config, data, model, network, criterion, optimizer, scheduler, scaler, sampler, train_dataset,
+    run = TrainingRun(config, data, model, network, objective, optimizer, scheduler, scaler, sampler, train_dataset,
                       dev_loader, device, state, log, out_dir, time.monotonic(), minutes_before, context=context)
     logger.info("%d training items in %d batches per epoch; %d dev items; writing to %s", len(data.train_items),
                 steps_per_epoch, len(data.dev_items), out_dir)

@@ -14,8 +14,8 @@ from asr.config import ExperimentConfig
 from asr.data.manifest import format_problems, read_manifest
 from asr.frontend import build_frontend
 from asr.frontend.image_augment import min_width_scale
-from asr.models import build_model
-from asr.text import Vocabulary, get_normalizer
+from asr.models import build_model, has_ctc_head
+from asr.text import Vocabulary, WordVocabulary, build_vocabulary, get_normalizer
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class DataError(ValueError):
 
 @dataclass
 class PreparedData:
-    vocabulary: Vocabulary
+    vocabulary: Vocabulary | WordVocabulary
     train_items: list
     train_texts: list[str]
     train_lengths: list[float]  # samples at the model's rate (images: scaled widths), for length bucketing
@@ -77,7 +77,7 @@ def _item_sizes(items: list, frontend: torch.nn.Module, path: str) -> list[float
     """Each item's length for bucketing and the CTC check: samples at the model's rate for audio (from the
     manifest's duration), pixel columns after height normalisation for images (from the file's header:
     Pillow opens lazily, so nothing is decoded)."""
-    if frontend.config.kind != "image":
+    if not frontend.config.is_image:
         return [item.duration * frontend.config.sample_rate for item in items]
     widths, problems = [], []
     for item in items:
@@ -93,7 +93,7 @@ def _item_sizes(items: list, frontend: torch.nn.Module, path: str) -> list[float
 def _input_frames(sizes: list[float], frontend: torch.nn.Module, speedup: float) -> torch.Tensor:
     """Feature frames of items of `sizes` (see _item_sizes) once shortened `speedup` >= 1 times (the
     fastest speed perturbation, or the narrowest image stretch): the worst case training can meet."""
-    if frontend.config.kind == "image":
+    if frontend.config.is_image:
         return torch.tensor([int(width / speedup) for width in sizes], dtype=torch.long)
     return frontend.num_frames(torch.tensor([int(num_samples / speedup) for num_samples in sizes]))
 
@@ -103,9 +103,12 @@ def _drop_infeasible(items: list, texts: list[str], sizes: list[float], vocabula
                      path: str) -> tuple[list, list[str], list[float]]:
     """Leave out items whose transcript cannot fit their output frames under CTC (a label repeated in a
     row needs a blank between), counting frames after the strongest shrinking augmentation; the model's
-    `output_lengths` decides, and an image's message names its file and the model's minimum width."""
+    `output_lengths` decides, and an image's message names its file and the model's minimum width.
+    Models without a CTC head keep every item: an attention decoder may emit more tokens than frames."""
+    if not has_ctc_head(model):
+        return items, texts, sizes
     output_lens = model.output_lengths(_input_frames(sizes, frontend, speedup)).tolist()
-    is_image = frontend.config.kind == "image"
+    is_image = frontend.config.is_image
     kept_items, kept_texts, kept_sizes, dropped = [], [], [], []
     for item, text, size, frames in zip(items, texts, sizes, output_lens):
         tokens = vocabulary.encode(text, item.id)
@@ -136,7 +139,12 @@ def prepare_data(config: ExperimentConfig, vocabulary_tokens: list[str] | None =
     train_items, train_texts = _load_split(config.data.train_manifests, "data.train_manifests", normalize, config)
     dev_items, dev_texts = _load_split((config.data.dev_manifest,) if config.data.dev_manifest else (),
                                        "data.dev_manifest", normalize, config)
-    vocabulary = Vocabulary(vocabulary_tokens) if vocabulary_tokens else Vocabulary.from_texts(train_texts)
+    if vocabulary_tokens:
+        vocabulary = build_vocabulary(config.data.unit, vocabulary_tokens)
+    elif config.data.unit == "word":
+        vocabulary = WordVocabulary.from_texts(train_texts, config.data.min_word_count)
+    else:
+        vocabulary = Vocabulary.from_texts(train_texts)
     vocabulary.check([(item.id, text) for item, text in zip(train_items + dev_items, train_texts + dev_texts)])
     rate = config.features.sample_rate
     return PreparedData(vocabulary, train_items, train_texts, [item.duration * rate for item in train_items],
@@ -150,6 +158,8 @@ def build_recognizer(config: ExperimentConfig, data: PreparedData, fit_global_st
     model = build_model(config.model, frontend, len(data.vocabulary))
     if config.features.kind == "image":
         speedup = 1.0 / min_width_scale(config.augment)
+    elif config.features.kind == "picture":
+        speedup = 1.0  # pictures are always scaled to one size
     else:
         speedup = max(1.0, max(config.augment.speed_factors, default=1.0))
     train_sizes = _item_sizes(data.train_items, frontend, "training data")
