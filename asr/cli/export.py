@@ -30,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         transcriber = load_model(args.model)
+        if transcriber.is_attention:
+            # A search loop over decoder steps does not trace into one static graph.
+            raise ValueError("export covers CTC models (front-end, encoder, CTC head); attention and joint "
+                             "models are not exportable yet")
         samples = [path for path in sorted((PRETRAINED_DIR / "samples").iterdir())
                    if path.suffix.lower() in transcriber.input_extensions]
         if not args.example and not samples:
