@@ -145,8 +145,8 @@ class ModelConfig:
         _check(self.attention in ATTENTION_KINDS, "model.attention", f"must be one of {sorted(ATTENTION_KINDS)}")
         _check(self.attention_heads == 1 or self.attention == "multihead", "model.attention_heads",
                "more than one head needs model.attention: multihead")
-        _check(min(self.attention_dim, self.attention_heads, self.decoder_hidden_size, self.embedding_dim) >= 1,
-               "model.attention_dim", "attention_heads, decoder_hidden_size and embedding_dim must be positive")
+        for name in ("attention_dim", "attention_heads", "decoder_hidden_size", "embedding_dim"):
+            _check(getattr(self, name) >= 1, f"model.{name}", "must be positive")
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ class DecodingConfig:
     # Attention decoders (beam search over the decoder's steps; asr.decoding.attention_search):
     length_penalty: float = 0.0  # hypotheses ranked by log-prob / (length + 1) ** length_penalty
     ctc_weight: float = 0.3  # joint models: weight of the CTC prefix score when rescoring attention hypotheses
-    max_length_ratio: float = 1.0  # at most this many output tokens per encoder frame (and per caption: 4x)
+    max_length_ratio: float = 1.0  # at most this many output tokens per encoder frame (picture: per grid position)
 
     def validate(self) -> None:
         _check(self.beam_size >= 1, "decoding.beam_size", "must be positive")

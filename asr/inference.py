@@ -15,7 +15,7 @@ import torch
 from asr.audio import AUDIO_EXTENSIONS, load_audio, read_chunks
 from asr.data.manifest import audio_duration
 from asr.config import DecodingConfig, ExperimentConfig, from_dict
-from asr.decoding.align import WordSpan, frame_seconds, word_timestamps
+from asr.decoding.align import AlignmentError, WordSpan, frame_seconds, word_timestamps
 from asr.decoding.greedy import greedy_decode
 from asr.decoding.hypothesis import Hypothesis
 from asr.frontend import build_frontend
@@ -65,6 +65,7 @@ class Decoded:
     hypothesis: Hypothesis
     words: list[WordSpan] | None = None
     attention: torch.Tensor | None = None  # (L + 1, T)
+    error: AlignmentError | None = None  # word times were asked for and the hypothesis has none
 
 
 class Transcriber:
@@ -181,22 +182,26 @@ class Transcriber:
             decoded = [Decoded(hypothesis) for hypothesis in self.decode(log_probs, output_lens)]
         if timestamps:
             # The decoded tokens are placed on the frames by forced alignment (the best path, for greedy).
+            # An attention hypothesis may be impossible under CTC (too long for its frames): that item
+            # alone fails.
             for index, (item, length) in enumerate(zip(decoded, output_lens.tolist())):
-                item.words = word_timestamps(log_probs[index, :length], self.vocabulary, self.seconds_per_frame,
-                                             item.hypothesis.tokens)
+                try:
+                    item.words = word_timestamps(log_probs[index, :length], self.vocabulary, self.seconds_per_frame,
+                                                 item.hypothesis.tokens)
+                except AlignmentError as error:
+                    item.error = error
         return decoded
 
     def _decode_attention(self, features: list[torch.Tensor]) -> tuple[list[Decoded], torch.Tensor | None,
                                                                          torch.Tensor]:
         """An attention model's searches: greedy, or beam search (rescored with CTC prefix scores when the
         model is joint and decoding.ctc_weight > 0). Also returns the CTC log-probs (None without CTC)."""
-        from asr.decoding.attention_search import beam_search, greedy_search
-        from asr.training.objectives import max_output_length
+        from asr.decoding.attention_search import beam_search, greedy_search, output_limits
 
         padded, feature_lens = self._pad(features, self.device)
         memory, memory_lens, ctc_log_probs = self.model.encode(padded, feature_lens)
         decoding = self.decoding
-        max_length = max_output_length(memory_lens, decoding.max_length_ratio, self.model.grid_shape is not None)
+        max_length = output_limits(memory_lens, decoding.max_length_ratio)
         if decoding.decoder == "greedy":
             found = greedy_search(self.model.decoder, memory, memory_lens, max_length)
         else:
@@ -260,6 +265,8 @@ class Transcriber:
             waveform = waveform[first:last]
             with torch.no_grad():
                 (piece,) = self._decode_features([self.frontend(waveform.to(self.device))], timestamps)
+            if piece.error is not None:
+                raise AlignmentError(f"{path}: no word times for the piece at {start:.1f} s: {piece.error}")
             hypothesis, piece_words = piece.hypothesis, piece.words
             if hypothesis.text.strip():
                 if tokens and self.vocabulary.space_id is not None:
@@ -294,13 +301,16 @@ class Transcriber:
             paper = 1.0 - self.frontend.load(result.path).numpy()
             return plot_sequence_attention(result.attention, labels, target, paper, self.model.min_width(1), title,
                                            background_kind="image")
-        features = self.frontend(load_audio(result.path, self.sample_rate))
-        return plot_sequence_attention(result.attention, labels, target, features.T.numpy(), None, title,
+        spectrogram = self.frontend.log_mel(load_audio(result.path, self.sample_rate))
+        return plot_sequence_attention(result.attention, labels, target, spectrogram.numpy(), None, title,
                                        background_kind="features")
 
     def _flush(self, pending: list[tuple[FileResult, torch.Tensor]], timestamps: bool = False) -> Iterator[FileResult]:
         decoded = self._decode_features([features for _, features in pending], timestamps)
         for (result, _), item in zip(pending, decoded):
+            if item.error is not None:
+                yield FileResult(result.path, error=AlignmentError(f"{result.path}: no word times: {item.error}"))
+                continue
             result.hypothesis, result.words, result.attention = item.hypothesis, item.words, item.attention
             yield result
 

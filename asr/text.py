@@ -99,8 +99,11 @@ class WordVocabulary:
     def __init__(self, tokens: Sequence[str]):
         if list(tokens[:2]) != [BLANK, UNK]:
             raise ValueError(f"a word vocabulary starts with {BLANK!r}, {UNK!r}; got {list(tokens[:2])!r}")
-        if len(set(tokens)) != len(tokens) or any(not token or " " in token for token in tokens):
-            raise ValueError("word tokens must be unique, non-empty and without spaces")
+        seen: set[str] = set()
+        for index, token in enumerate(tokens):
+            if not token or " " in token or token in seen:
+                raise ValueError(f"word token {index} ({token!r}) is empty, holds a space or repeats an earlier one")
+            seen.add(token)
         self.tokens = list(tokens)
         self._id_of = {token: index for index, token in enumerate(self.tokens)}
         self.unk_id = 1
@@ -122,7 +125,8 @@ class WordVocabulary:
         return isinstance(other, WordVocabulary) and self.tokens == other.tokens
 
     def encode(self, text: str, item_id: str = "<text>") -> list[int]:
-        return [self._id_of.get(word, self.unk_id) for word in text.split()]
+        # The blank's spelling in a text is a word like any other, not the blank (nor <eos>).
+        return [self.unk_id if word == BLANK else self._id_of.get(word, self.unk_id) for word in text.split()]
 
     def check(self, items: Iterable[tuple[str, str]]) -> None:
         """Nothing to check: unknown words become <unk> by design."""

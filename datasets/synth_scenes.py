@@ -1,7 +1,7 @@
 """Recipe: synthetic scenes of one or two coloured shapes, with true captions, for captioning models.
 
     python datasets/synth_scenes.py --out data/scenes/train --num-images 4000 --seed 0
-    python datasets/synth_scenes.py --out data/scenes/dev --num-images 500 --seed 1
+    python datasets/synth_scenes.py --out data/scenes/dev --num-images 300 --seed 1
     asr data import coco data/scenes/train/captions.json --out data/scenes/train.jsonl
 
 Each image is an RGB PNG (default 64x64) of a light background (a random tint, a mild brightness ramp

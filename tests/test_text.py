@@ -131,3 +131,16 @@ def test_unknown_normalizer_is_named():
     with pytest.raises(ValueError, match="'lowercase'") as caught:
         get_normalizer("lowercase")
     assert "lower_no_punct" in str(caught.value)
+
+
+def test_word_vocabulary_keeps_words_seen_often_enough_and_maps_the_rest_to_unk():
+    from asr.text import BLANK, UNK, WordVocabulary, build_vocabulary
+
+    vocabulary = WordVocabulary.from_texts(["a red circle", "a blue circle", "a red square"], min_count=2)
+    assert vocabulary.tokens == [BLANK, UNK, "a", "circle", "red"]
+    assert vocabulary.encode("a green circle") == [2, 1, 3]
+    assert vocabulary.encode("a <blank> red") == [2, 1, 4]  # a blank spelled in a text is no blank
+    assert vocabulary.decode([2, 4, 3, 0]) == "a red circle"
+    assert build_vocabulary("word", vocabulary.tokens) == vocabulary
+    with pytest.raises(ValueError, match="token 3"):
+        WordVocabulary([BLANK, UNK, "a", "a"])

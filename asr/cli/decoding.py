@@ -26,6 +26,10 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--hotwords", default=None,
                        help="comma-separated words or phrases to boost, e.g. 'new york,boston'")
     group.add_argument("--hotword-weight", type=float, default=None, help="bonus per token of a hotword")
+    group.add_argument("--ctc-weight", type=float, default=None,
+                       help="joint CTC/attention models: weight of the CTC prefix score in beam search (0: attention only)")
+    group.add_argument("--length-penalty", type=float, default=None,
+                       help="attention models: rank hypotheses by log-prob / (length + 1) ** this")
 
 
 def decoding_from_args(args: argparse.Namespace, defaults: DecodingConfig) -> DecodingConfig:
@@ -41,7 +45,8 @@ def decoding_from_args(args: argparse.Namespace, defaults: DecodingConfig) -> De
             if not Path(args.lm).is_file():
                 raise FileNotFoundError(f"LM file not found: {args.lm}")
             changes["lm"] = str(Path(args.lm).resolve())
-    for flag, name in [("lm_weight", "lm_weight"), ("word_bonus", "word_bonus"), ("hotword_weight", "hotword_weight")]:
+    for flag, name in [("lm_weight", "lm_weight"), ("word_bonus", "word_bonus"), ("hotword_weight", "hotword_weight"),
+                       ("ctc_weight", "ctc_weight"), ("length_penalty", "length_penalty")]:
         if getattr(args, flag) is not None:
             changes[name] = getattr(args, flag)
     if args.hotwords is not None:
@@ -60,11 +65,16 @@ def decoding_from_args(args: argparse.Namespace, defaults: DecodingConfig) -> De
     return decoding
 
 
-def describe(decoding: DecodingConfig) -> str:
-    """One line naming the decoder and its settings, for reports."""
+def describe(decoding: DecodingConfig, attention: bool = False, joint: bool = False) -> str:
+    """One line naming the decoder and its settings, for reports (`attention`, `joint`: the model's kind)."""
     if decoding.decoder == "greedy":
-        return "greedy"
+        return "greedy (attention decoder)" if attention else "greedy"
     parts = [f"beam {decoding.beam_size}"]
+    if attention:
+        parts[0] += " (attention decoder)"
+        parts.append(f"length penalty {decoding.length_penalty:g}")
+        if joint:
+            parts.append(f"CTC prefix rescoring, weight {decoding.ctc_weight:g}")
     if decoding.lm:
         parts.append(f"lm {decoding.lm} ({decoding.lm_kind}), alpha {decoding.lm_weight:g}, "
                      f"beta {decoding.word_bonus:g}")

@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--attention-plot", default=None, metavar="DIR",
                         help="attention models: write DIR/<stem>.png for the --worst items (most errors)")
-    parser.add_argument("--worst", type=int, default=10, help="how many of the worst items --attention-plot shows")
+    parser.add_argument("--worst", type=int, default=None,
+                        help="how many of the worst items --attention-plot shows (default 10)")
     add_decoding_arguments(parser)
 
 
@@ -39,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, CheckpointError, ManifestError, ConfigError, ValueError) as error:
         report_error("evaluate", error)
         return 2
+    if args.worst is not None and (args.worst < 1 or not args.attention_plot):
+        report_error("evaluate", f"--worst takes a positive count and goes with --attention-plot, got {args.worst}")
+        return 2
+    num_worst = args.worst or 10
     if args.attention_plot and not transcriber.is_attention:
         report_error("evaluate", "--attention-plot needs an attention model (model.name *_attention or *_joint)")
         return 2
@@ -57,14 +62,16 @@ def run(args: argparse.Namespace) -> int:
     if not results:
         report_error("evaluate", f"no item of {args.manifest} could be decoded")
         return 1
-    print(f"decoder: {describe(transcriber.decoding)}")
+    is_joint = transcriber.is_attention and transcriber.model.is_joint
+    print(f"decoder: {describe(transcriber.decoding, transcriber.is_attention, is_joint)}")
     if transcriber.vocabulary.unit == "word":
         paths = list(results)
         hypotheses = [results[path].hypothesis.text for path in paths]
         references = [[transcriber.normalize(item.text) for item in items_of_path[path]] for path in paths]
         bleu = corpus_bleu([text.split() for text in hypotheses],
                            [[reference.split() for reference in group] for group in references])
-        print(f"pictures: {len(paths)} captioned, {len(failed)} captions' pictures failed; "
+        num_failed_pictures = len(items_of_path) - len(results)
+        print(f"pictures: {len(paths)} captioned, {num_failed_pictures} failed; "
               f"{sum(map(len, references))} reference captions")
         print("BLEU: " + ", ".join(f"BLEU-{order} {100 * value:.2f}" for order, value in enumerate(bleu.bleu, 1))
               + f" (brevity penalty {bleu.brevity_penalty:.3f})")
@@ -103,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 stream.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(f"per-utterance results: {output}")
     if args.attention_plot:
-        worst = sorted(results, key=lambda path: -errors_of[path])[:max(0, args.worst)]
+        worst = sorted(results, key=lambda path: -errors_of[path])[:num_worst]
         for path in worst:
             if results[path].attention is not None:
                 transcriber.write_attention_plot(results[path], args.attention_plot)

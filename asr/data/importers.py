@@ -515,7 +515,7 @@ def import_coco_captions(annotations_json: str | Path, image_root: str | Path | 
 
 # Explicit catalogue of importers: name -> function taking the corpus directory (a CSV file for "images", a
 # caption JSON for "coco"); "images" and "coco" also take an `image_root`.
-IMPORTERS: dict[str, Callable[[str | Path], list[ManifestItem]]] = {
+IMPORTERS: dict[str, Callable[..., list[ManifestItem]]] = {
     "fsdd": import_fsdd,
     "ljspeech": import_ljspeech,
     "kaldi": import_kaldi,

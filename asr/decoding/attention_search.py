@@ -19,6 +19,7 @@ once with tensor operations, looping over frames only.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,21 +61,33 @@ class AttentionHypothesis:
     attention: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
 
+MIN_OUTPUT_STEPS = 4  # even an item with one encoder frame may say a few tokens
+
+
+def output_limits(memory_lens: torch.Tensor, tokens_per_frame: float) -> list[int]:
+    """Each item's step limit for a search: `tokens_per_frame` tokens per encoder frame (for a picture,
+    per grid position), at least MIN_OUTPUT_STEPS. Per item, so that an item decodes alike in any batch."""
+    return [max(MIN_OUTPUT_STEPS, math.ceil(tokens_per_frame * length)) for length in memory_lens.tolist()]
+
+
 # ---------------------------------------------------------------------------------------------------
 # Greedy search
 
 
 @torch.no_grad()
 def greedy_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.Tensor,
-                  max_len: int) -> list[AttentionHypothesis]:
+                  max_len: int | Sequence[int] | torch.Tensor) -> list[AttentionHypothesis]:
     """The most likely next token at every step, for the whole batch at once.
 
     memory `(B, T, D)`, memory_lens `(B,)` -> one hypothesis per item. An item stops at `<eos>`; one that
-    has not emitted it after `max_len` steps ends there, with `max_len` tokens and no `<eos>`. Rows of
-    ended items leave the batch, so long items do not make short ones pay for extra steps.
+    has not emitted it after `max_len` steps (one limit for all, or one per item: `(B,)`, so that an item
+    decodes the same in any batch) ends there, with `max_len` tokens and no `<eos>`. Rows of ended items
+    leave the batch, so long items do not make short ones pay for extra steps.
     """
-    _check_inputs(memory, memory_lens, max_len)
+    max_lens = _item_limits(max_len, memory.shape[0])
+    _check_inputs(memory, memory_lens, max_lens)
     device = memory.device
+    row_limits = torch.tensor(max_lens, device=device)
     state = decoder.start(memory, memory_lens)
     items = torch.arange(memory.shape[0], device=device)  # the item of each row
     previous = torch.full_like(items, decoder.sos_id)
@@ -82,7 +95,7 @@ def greedy_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch
     # One entry per step, one element per row of that step; assembled per item once the search is over,
     # so that the loop syncs with the device only to learn which rows go on.
     step_items, step_tokens, step_totals, step_weights = [], [], [], []
-    for _ in range(max_len):
+    for step in range(max(max_lens)):
         log_probs, state, weights = decoder.step(state, previous)
         best_log_probs, best = log_probs.max(dim=-1)
         # A running total, added in the same order as beam_search adds it: beam size 1 gives the same floats.
@@ -91,7 +104,7 @@ def greedy_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch
         step_tokens.append(best)
         step_totals.append(totals)
         step_weights.append(weights)
-        going_on = (best != decoder.eos_id).nonzero().squeeze(1)
+        going_on = ((best != decoder.eos_id) & (step + 1 < row_limits[items])).nonzero().squeeze(1)
         if going_on.numel() == 0:
             break
         if going_on.numel() < items.numel():
@@ -228,8 +241,9 @@ class _Ended:
 
 @torch.no_grad()
 def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.Tensor, beam_size: int,
-                max_len: int, length_penalty: float = 0.0, ctc_log_probs: torch.Tensor | None = None,
-                ctc_lens: torch.Tensor | None = None, ctc_weight: float = 0.0, blank_id: int = BLANK_ID,
+                max_len: int | Sequence[int] | torch.Tensor, length_penalty: float = 0.0,
+                ctc_log_probs: torch.Tensor | None = None, ctc_lens: torch.Tensor | None = None,
+                ctc_weight: float = 0.0, blank_id: int = BLANK_ID,
                 nbest: int = 1, pre_beam: int | None = None) -> list[list[AttentionHypothesis]]:
     """Beam search of a batch: memory `(B, T, D)`, memory_lens `(B,)` -> the `nbest` best hypotheses of each
     item, best first.
@@ -238,7 +252,7 @@ def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.T
     `beam_size` best of all its rows' one-token extensions (`<eos>` included); those ending in `<eos>` are
     finished, the others are its live rows for the next step (so an item may have fewer live rows than
     `beam_size`). With beam_size 1 this is exactly `greedy_search`. Hypotheses still live after `max_len`
-    steps are finished as they are (no `<eos>` term in their scores).
+    steps (one limit, or one per item `(B,)`) are finished as they are (no `<eos>` term in their scores).
 
     Ranking: score = total / (len(tokens) + 1) ** length_penalty, where total is the attention log-prob, or
     with CTC the fused score of the module docstring; length_penalty 0 means no normalisation. Live rows
@@ -259,7 +273,8 @@ def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.T
     beam still lets CTC overrule the attention's first few choices. With λ = 1 the attention has no say,
     so every label is scored.
     """
-    _check_inputs(memory, memory_lens, max_len)
+    max_lens = _item_limits(max_len, memory.shape[0])
+    _check_inputs(memory, memory_lens, max_lens)
     _check_beam_options(beam_size, nbest, length_penalty, ctc_weight, ctc_log_probs, ctc_lens, pre_beam)
     device = memory.device
     batch_size, eos_id = memory.shape[0], decoder.eos_id
@@ -273,19 +288,19 @@ def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.T
     # Row b * beam_size + k is beam k of the b-th unfinished item; at first only beam 0 is live, so the
     # first step does not propose each extension beam_size times.
     alive = torch.arange(rows.numel(), device=device) % beam_size == 0
-    att_totals = torch.zeros(rows.shape, dtype=torch.float32, device=device)
+    attention_totals = torch.zeros(rows.shape, dtype=torch.float32, device=device)
     previous = torch.full_like(rows, decoder.sos_id)
     item_list = list(range(batch_size))  # the item of each block of beam_size rows
     prefixes: list[tuple[int, ...]] = [()] * rows.numel()  # tokens of each row (CPU copy for the results)
     ended: list[list[_Ended]] = [[] for _ in range(batch_size)]
     step_weights: list[torch.Tensor] = []  # attention weights of every row at every step
     parents: list[list[int]] = []  # parents[i][r]: the row at step i of row r at step i + 1
-    for step in range(max_len):
+    for step in range(max(max_lens)):
         log_probs, state, weights = decoder.step(state, previous)
         step_weights.append(weights)
         num_items, vocab_size = len(item_list), log_probs.shape[1]
-        fused, candidates, extended, extended_rows = _fused_scores(att_totals, log_probs, ctc, ctc_weight, eos_id,
-                                                                   blank_id, beam_size, pre_beam)
+        fused, candidates, extended, extended_rows = _fused_scores(attention_totals, log_probs, ctc, ctc_weight,
+                                                                   eos_id, blank_id, beam_size, pre_beam)
         fused = fused.masked_fill(~alive[:, None], NEG_INF).view(num_items, beam_size * vocab_size)
         top_scores, top_index = fused.topk(beam_size, dim=1)  # (A, K) over all beams' extensions of an item
         top_att = candidates.view(num_items, -1).gather(1, top_index)
@@ -293,7 +308,7 @@ def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.T
         tokens = top_index % vocab_size
         kept, alive_list, prefixes = _settle_step(
             item_list, top_scores.tolist(), top_att.tolist(), sources.tolist(), tokens.tolist(), prefixes, ended,
-            step, max_len, eos_id, nbest, length_penalty)
+            step, max_lens, eos_id, nbest, length_penalty)
         if not kept:
             break
         # Carry the kept items' K chosen extensions (dead slots included: they are masked next step).
@@ -305,18 +320,18 @@ def beam_search(decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.T
         if ctc is not None:
             ctc = extended.select(extended_rows.view(num_items, -1).gather(1, top_index)[kept_index].reshape(-1))
         previous = tokens[kept_index].reshape(-1)
-        att_totals = top_att[kept_index].reshape(-1)
+        attention_totals = top_att[kept_index].reshape(-1)
         alive = torch.tensor(alive_list, dtype=torch.bool, device=device)
     return _best_hypotheses(ended, nbest, step_weights, parents, memory_lens.tolist())
 
 
-def _fused_scores(att_totals: torch.Tensor, log_probs: torch.Tensor, ctc: CTCPrefixScorer | None,
+def _fused_scores(attention_totals: torch.Tensor, log_probs: torch.Tensor, ctc: CTCPrefixScorer | None,
                   ctc_weight: float, eos_id: int, blank_id: int, beam_size: int, pre_beam: int | None
                   ) -> tuple[torch.Tensor, torch.Tensor, CTCPrefixScorer | None, torch.Tensor | None]:
-    """att_totals `(N,)`, log_probs `(N, V)` -> the ranking totals of every extension `(N, V)` (-inf where not
+    """attention_totals `(N,)`, log_probs `(N, V)` -> the ranking totals of every extension `(N, V)` (-inf where not
     scored), their attention log-probs `(N, V)`, and with CTC the scorer of the N * C scored extensions and
     `(N, V)` the row of each extension in that scorer (any row where not scored: such a one is never kept)."""
-    candidates = att_totals[:, None] + log_probs
+    candidates = attention_totals[:, None] + log_probs
     if ctc is None:
         return candidates, candidates, None, None
     num_rows, vocab_size = log_probs.shape
@@ -350,7 +365,7 @@ def _normalised(total: float, num_tokens: int, length_penalty: float) -> float:
 
 def _settle_step(item_list: list[int], scores: list[list[float]], att_log_probs: list[list[float]],
                  sources: list[list[int]], tokens: list[list[int]], prefixes: list[tuple[int, ...]],
-                 ended: list[list[_Ended]], step: int, max_len: int, eos_id: int, nbest: int,
+                 ended: list[list[_Ended]], step: int, max_lens: list[int], eos_id: int, nbest: int,
                  length_penalty: float) -> tuple[list[int], list[bool], list[tuple[int, ...]]]:
     """Sort each unfinished item's chosen extensions `(A, K)` (fused totals, attention log-probs, source
     rows, tokens) into finished ones (appended to `ended`) and live ones; decide which items go on.
@@ -362,7 +377,7 @@ def _settle_step(item_list: list[int], scores: list[list[float]], att_log_probs:
         item_alive, item_prefixes = [], []
         for score, att, source, token in zip(scores[index], att_log_probs[index], sources[index], tokens[index]):
             prefix = prefixes[source]
-            live = score != NEG_INF and token != eos_id and step < max_len - 1
+            live = score != NEG_INF and token != eos_id and step < max_lens[item] - 1
             if score == NEG_INF:  # from a dead row, or impossible under CTC
                 pass
             elif token == eos_id:
@@ -373,7 +388,7 @@ def _settle_step(item_list: list[int], scores: list[list[float]], att_log_probs:
             item_alive.append(live)
             item_prefixes.append(prefix + (token,) if live else ())
         live_scores = [score for score, live in zip(scores[index], item_alive) if live]
-        if not _item_done(ended[item], live_scores, nbest, length_penalty, step, max_len):
+        if not _item_done(ended[item], live_scores, nbest, length_penalty, step, max_lens[item]):
             kept.append(index)
             alive.extend(item_alive)
             next_prefixes.extend(item_prefixes)
@@ -422,12 +437,22 @@ def _best_hypotheses(ended: list[list[_Ended]], nbest: int, step_weights: list[t
     return results
 
 
-def _check_inputs(memory: torch.Tensor, memory_lens: torch.Tensor, max_len: int) -> None:
+def _item_limits(max_len: int | Sequence[int] | torch.Tensor, batch_size: int) -> list[int]:
+    """One step limit per item, from one limit for all or one per item."""
+    if isinstance(max_len, torch.Tensor):
+        max_len = max_len.tolist()
+    limits = [int(max_len)] * batch_size if isinstance(max_len, (int, float)) else [int(limit) for limit in max_len]
+    if len(limits) != batch_size:
+        raise ValueError(f"max_len gives {len(limits)} limits for {batch_size} items")
+    return limits
+
+
+def _check_inputs(memory: torch.Tensor, memory_lens: torch.Tensor, max_lens: list[int]) -> None:
     if memory.dim() != 3 or memory_lens.shape != memory.shape[:1]:
         raise ValueError(f"memory must be (B, T, D) with memory_lens (B,), got {tuple(memory.shape)} "
                          f"and {tuple(memory_lens.shape)}")
-    if max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
+    if max_lens and min(max_lens) < 1:
+        raise ValueError(f"max_len must be >= 1, got {min(max_lens)}")
 
 
 def _check_beam_options(beam_size: int, nbest: int, length_penalty: float, ctc_weight: float,

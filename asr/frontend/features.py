@@ -59,6 +59,12 @@ class FeatureExtractor(nn.Module):
             spectrum = torch.cat([spectrum, delta, torchaudio.functional.compute_deltas(delta)], dim=0)
         return spectrum.transpose(0, 1).contiguous()
 
+    def log_mel(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The log-mel spectrogram `(num_mels, num_frames)` on the features' frames: what a person reads
+        (MFCCs are its cosine transform, unreadable as a picture), for plots."""
+        transform = self.transform.MelSpectrogram if self.config.kind == "mfcc" else self.transform
+        return torch.log(transform(waveform) + LOG_FLOOR)
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         features = self.raw_features(waveform)
         if self.config.normalize == "utterance":

@@ -31,7 +31,6 @@ MODEL_INPUTS: dict[str, str] = {
     "crnn_ctc": "image", "crnn_attention": "image", "crnn_joint": "image",
     "cnn_attention": "picture",
 }
-IMAGE_MODELS = frozenset(name for name, kind in MODEL_INPUTS.items() if kind == "image")
 
 
 def build_model(config, frontend: nn.Module, vocab_size: int) -> nn.Module:
@@ -46,5 +45,5 @@ def has_ctc_head(model: nn.Module) -> bool:
     return isinstance(model, CTCRecognizer) or (isinstance(model, AttentionRecognizer) and model.is_joint)
 
 
-__all__ = ["IMAGE_MODELS", "MODEL_CATALOGUE", "MODEL_INPUTS", "AttentionRecognizer", "CRNNRecognizer",
+__all__ = ["MODEL_CATALOGUE", "MODEL_INPUTS", "AttentionRecognizer", "CRNNRecognizer",
            "CTCRecognizer", "build_model", "has_ctc_head"]

@@ -65,6 +65,11 @@ class Attention(nn.Module):
         return context, weights.to(context.dtype)
 
 
+def uniform_weights(mask: torch.Tensor) -> torch.Tensor:
+    """`mask (B, T)` -> weights `(B, T)` spread evenly over each row's real positions (float32)."""
+    return mask.float() / mask.sum(dim=-1, keepdim=True)
+
+
 def check_mask(memory: torch.Tensor, mask: torch.Tensor) -> None:
     """Reject a mask that does not fit `memory (B, T, D)` or that leaves a row with no real position.
 
@@ -150,7 +155,7 @@ class LocationAwareAttention(AdditiveAttention):
 
     def scores(self, query, keys, mask, previous_weights):
         if previous_weights is None:
-            previous_weights = mask / mask.sum(dim=-1, keepdim=True)
+            previous_weights = uniform_weights(mask)
         elif previous_weights.shape != mask.shape:
             raise ValueError(f"previous_weights shape {tuple(previous_weights.shape)} does not match "
                              f"mask (B, T) = {tuple(mask.shape)}")

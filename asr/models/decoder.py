@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
 
-from asr.models.attention import Attention
+from asr.models.attention import Attention, check_mask, uniform_weights
 from asr.models.encoders import padding_mask
 from asr.text import EOS_ID
 
@@ -40,7 +40,8 @@ class DecoderState:
 
 
 class AttentionDecoder(nn.Module):
-    """memory `(B, T, D)`, memory_lens `(B,)`, previous tokens `(B, L)` -> log-probs `(B, L, V)`, weights `(B, L, T)`."""
+    """memory `(B, T, D)`, memory_lens `(B,)`, previous tokens `(B, L)` -> logits `(B, L, V)`, weights `(B, L, T)`
+    (`forward`, teacher forcing); `start` / `step` / `select` for the searches (`step` gives log-probs)."""
 
     sos_id = EOS_ID
     eos_id = EOS_ID
@@ -63,7 +64,8 @@ class AttentionDecoder(nn.Module):
     def start(self, memory: torch.Tensor, memory_lens: torch.Tensor) -> DecoderState:
         """memory `(B, T, D)`, memory_lens `(B,)` -> the state before the first token."""
         mask = padding_mask(memory_lens, memory.shape[1])
-        weights = mask.to(memory.dtype) / memory_lens.clamp(min=1).to(memory.dtype)[:, None]
+        check_mask(memory, mask)  # once per utterance: every item needs a frame to attend to
+        weights = uniform_weights(mask).to(memory.dtype)  # also location-aware attention's "previous" weights
         mean_memory = torch.bmm(weights[:, None, :], memory)[:, 0]
         hidden = torch.tanh(self.start_state(mean_memory))
         return DecoderState(hidden, torch.zeros_like(hidden), torch.zeros_like(mean_memory), weights, memory,

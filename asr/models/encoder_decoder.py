@@ -47,6 +47,7 @@ class AttentionOutput(NamedTuple):
     logits: torch.Tensor  # (B, L, V) decoder scores, unnormalised
     attention: torch.Tensor  # (B, L, T) the decoder's attention weights
     ctc_log_probs: torch.Tensor | None  # (B, T, V) joint models only
+    memory: torch.Tensor  # (B, T, D) encoder states (the searches start from them)
     memory_lens: torch.Tensor  # (B,) encoder frames
 
 
@@ -91,10 +92,14 @@ class AttentionRecognizer(nn.Module):
                 previous_tokens: torch.Tensor) -> AttentionOutput:
         memory, memory_lens, ctc_log_probs = self.encode(features, feature_lens)
         logits, attention = self.decoder(memory, memory_lens, previous_tokens)
-        return AttentionOutput(logits, attention, ctc_log_probs, memory_lens)
+        return AttentionOutput(logits, attention, ctc_log_probs, memory, memory_lens)
 
 
 def _decoder(config: ModelConfig, memory_dim: int, vocab_size: int) -> AttentionDecoder:
+    if config.attention in ("dot", "scaled_dot") and config.decoder_hidden_size != memory_dim:
+        raise ValueError(f"model.attention {config.attention!r} compares the decoder state with the encoder "
+                         f"states directly: model.decoder_hidden_size must be {memory_dim} (the encoder's "
+                         f"output size), got {config.decoder_hidden_size}")
     attention = build_attention(config.attention, config.decoder_hidden_size, memory_dim, config.attention_dim,
                                 config.attention_heads)
     return AttentionDecoder(vocab_size, memory_dim, attention, config.embedding_dim, config.decoder_hidden_size,

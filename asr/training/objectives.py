@@ -8,25 +8,17 @@ asr.decoding.attention_search rescore with CTC at inference time).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from asr.config import ExperimentConfig
 from asr.data.datasets import Batch
-from asr.decoding.attention_search import greedy_search
+from asr.decoding.attention_search import greedy_search, output_limits
 from asr.decoding.greedy import greedy_tokens
 from asr.models import AttentionRecognizer
+from asr.models.encoder_decoder import AttentionOutput
 from asr.models.decoder import decoder_inputs
 from asr.text import BLANK_ID
-
-
-def max_output_length(memory_lens: torch.Tensor, ratio: float, grid: bool = False) -> int:
-    """The most tokens a search may emit for a batch with encoder lengths `memory_lens` (B,): `ratio`
-    tokens per frame, at least 4; a picture's grid is no time axis, so a caption gets 4 words per position."""
-    frames = int(memory_lens.max().item()) if memory_lens.numel() else 0
-    return max(4, math.ceil((4.0 if grid else ratio) * frames))
 
 
 def pad_hypotheses(sequences: list[tuple[int, ...]], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,8 +59,11 @@ class AttentionObjective:
         self.ctc = CTCObjective()
 
     def loss(self, network: nn.Module, batch: Batch) -> torch.Tensor:
-        inputs, targets = decoder_inputs(batch.tokens, batch.token_lens)
-        output = network(batch.features, batch.feature_lens, inputs)
+        return self._loss(network(batch.features, batch.feature_lens,
+                                  decoder_inputs(batch.tokens, batch.token_lens)[0]), batch)
+
+    def _loss(self, output: AttentionOutput, batch: Batch) -> torch.Tensor:
+        targets = decoder_inputs(batch.tokens, batch.token_lens)[1]
         logits = output.logits.float()
         attention_loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                                      ignore_index=-100, label_smoothing=self.label_smoothing)
@@ -79,10 +74,10 @@ class AttentionObjective:
 
     def loss_and_hypotheses(self, model: AttentionRecognizer,
                             batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        loss = self.loss(model, batch)
-        memory, memory_lens, _ = model.encode(batch.features, batch.feature_lens)
-        max_length = max_output_length(memory_lens, self.max_length_ratio, model.grid_shape is not None)
-        hypotheses = greedy_search(model.decoder, memory, memory_lens, max_length)
+        output = model(batch.features, batch.feature_lens, decoder_inputs(batch.tokens, batch.token_lens)[0])
+        loss = self._loss(output, batch)
+        hypotheses = greedy_search(model.decoder, output.memory, output.memory_lens,
+                                   output_limits(output.memory_lens, self.max_length_ratio))
         hyps, hyp_lens = pad_hypotheses([hypothesis.tokens for hypothesis in hypotheses], batch.features.device)
         return loss, hyps, hyp_lens
 

@@ -104,31 +104,33 @@ def _drop_infeasible(items: list, texts: list[str], sizes: list[float], vocabula
     """Leave out items whose transcript cannot fit their output frames under CTC (a label repeated in a
     row needs a blank between), counting frames after the strongest shrinking augmentation; the model's
     `output_lengths` decides, and an image's message names its file and the model's minimum width.
-    Models without a CTC head keep every item: an attention decoder may emit more tokens than frames."""
-    if not has_ctc_head(model):
-        return items, texts, sizes
+    A model without a CTC head needs one frame only (something to attend to): an attention decoder may
+    emit more tokens than there are frames."""
+    ctc = has_ctc_head(model)
     output_lens = model.output_lengths(_input_frames(sizes, frontend, speedup)).tolist()
     is_image = frontend.config.is_image
     kept_items, kept_texts, kept_sizes, dropped = [], [], [], []
     for item, text, size, frames in zip(items, texts, sizes, output_lens):
         tokens = vocabulary.encode(text, item.id)
-        needed = len(tokens) + sum(1 for left, right in zip(tokens, tokens[1:]) if left == right)
+        needed = len(tokens) + sum(1 for left, right in zip(tokens, tokens[1:]) if left == right) if ctc else 1
         if needed <= frames:
             kept_items.append(item)
             kept_texts.append(text)
             kept_sizes.append(size)
         elif is_image:
-            dropped.append(f"{item.id} ({item.path.name}: {needed} labels need a width of "
+            what_needs = f"{needed} labels need" if ctc else "one frame needs"
+            dropped.append(f"{item.id} ({item.path.name}: {what_needs} a width of "
                            f"{math.ceil(model.min_width(needed) * speedup)} px, it is {int(size)} px at height "
                            f"{frontend.config.image_height})")
         else:
-            dropped.append(f"{item.id} ({needed} labels, {frames} frames)")
+            dropped.append(f"{item.id} ({needed} {'labels' if ctc else 'frame'}, {frames} frames)")
     if dropped:
         what = "images too narrow" if is_image else "items too short"
-        logger.warning("%s: %d %s for CTC left out: %s%s", path, len(dropped), what, ", ".join(dropped[:10]),
+        logger.warning("%s: %d %s %s left out: %s%s", path, len(dropped), what,
+                       "for CTC" if ctc else "for one output frame", ", ".join(dropped[:10]),
                        " ..." if len(dropped) > 10 else "")
     if not kept_items:
-        raise DataError(f"{path}: every item is too short for its transcript under CTC: {', '.join(dropped[:10])}")
+        raise DataError(f"{path}: every item is too short for its transcript: {', '.join(dropped[:10])}")
     return kept_items, kept_texts, kept_sizes
 
 

@@ -248,6 +248,23 @@ def test_max_len_cuts_hypotheses_that_never_end(beam_size):
     assert greedy[0].tokens == (1, 2, 1, 2, 1)
 
 
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_per_item_limits_cut_each_item_as_if_alone(beam_size):
+    memory, memory_lens = plain_memory([4, 2])
+    limits = [6, 3]
+    greedy = greedy_search(TableDecoder(NEVER_ENDS), memory, memory_lens, max_len=limits)
+    beam = [nbest[0] for nbest in beam_search(TableDecoder(NEVER_ENDS), memory, memory_lens, beam_size,
+                                              torch.tensor(limits))]
+    for found in (greedy, beam):
+        assert [len(hypothesis.tokens) for hypothesis in found] == limits
+        for item in range(2):
+            alone_memory, alone_lens = plain_memory([memory_lens[item].item()])
+            (alone,) = greedy_search(TableDecoder(NEVER_ENDS), alone_memory, alone_lens, limits[item])
+            assert found[item].tokens == alone.tokens
+    with pytest.raises(ValueError, match="2 limits for 3 items"):
+        greedy_search(TableDecoder(NEVER_ENDS), *plain_memory([1, 2, 3]), max_len=[4, 4])
+
+
 # Ending at once is the likeliest hypothesis (0.5); [1] + <eos> has 0.45 * 0.7 = 0.315, but per token
 # (length + 1 = 2 of them) it is better: log 0.315 / 2 = -0.578 > log 0.5 = -0.693.
 SHORT_WINS = table([[0.50, 0.45, 0.05],
@@ -411,7 +428,7 @@ def test_the_attention_decoder_searches_in_batches_as_alone():
                                embedding_dim=8, hidden_size=16).eval()
     memory_lens = torch.tensor([6, 3])
     memory = torch.randn(2, 6, 8)
-    memory[1, 3:] = 0.0
+    memory[1, 3:] = 1e3  # padding: must not leak into the start state or the attention
     greedy = greedy_search(decoder, memory, memory_lens, max_len=6)
     beam_1 = beam_search(decoder, memory, memory_lens, beam_size=1, max_len=6)
     assert [h.tokens for h in greedy] == [nbest[0].tokens for nbest in beam_1]

@@ -7,7 +7,7 @@ import torch
 
 from asr.config import ConfigError, FeatureConfig, ModelConfig, from_dict
 from asr.frontend.image import ImageFrontend
-from asr.models import IMAGE_MODELS, MODEL_CATALOGUE, CRNNRecognizer, build_model
+from asr.models import MODEL_CATALOGUE, MODEL_INPUTS, CRNNRecognizer, build_model
 from asr.models.cnn import ImageConvStack
 
 HEIGHT = 32
@@ -22,7 +22,7 @@ def crnn(cell: str = "lstm", channels=(4, 8, 8), width_pools: int = 2) -> CRNNRe
 
 
 def test_catalogue_lists_the_crnn_as_an_image_model():
-    assert MODEL_CATALOGUE["crnn_ctc"] is not None and "crnn_ctc" in IMAGE_MODELS and "rnn_ctc" not in IMAGE_MODELS
+    assert MODEL_CATALOGUE["crnn_ctc"] is not None and MODEL_INPUTS["crnn_ctc"] == "image" != MODEL_INPUTS["rnn_ctc"]
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])

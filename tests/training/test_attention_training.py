@@ -16,6 +16,7 @@ from PIL import Image
 from asr.cli.main import main as cli_main
 from asr.config import from_dict
 from asr.data.importers import import_coco_captions
+from asr.decoding.align import AlignmentError
 from asr.data.manifest import read_manifest, write_manifest
 from asr.inference import load_model
 from asr.training.loop import fit
@@ -82,14 +83,22 @@ def test_joint_model_trains_resumes_exactly_and_explains_itself(tiny_dhsd, tmp_p
 
 
 @pytest.mark.slow
-def test_attention_only_model_has_no_word_times(tiny_dhsd, tmp_path, capsys):
+def test_attention_only_model_returns_its_weights_and_decodes_a_batch_as_one_by_one(tiny_dhsd, tmp_path, capsys):
     fit(handwriting_config(tiny_dhsd, tmp_path / "run", name="crnn_attention", max_steps=2))
     transcriber = load_model(tmp_path / "run" / "last.pt")
-    (result,) = transcriber.transcribe_files([tiny_dhsd["images"][0]])
-    assert result.error is None and result.attention is not None
-    assert result.attention.shape[0] == len(result.hypothesis.tokens) + 1 or (
-        result.attention.shape[0] == len(result.hypothesis.tokens))  # cut at the length limit: no <eos> row
-    torch.testing.assert_close(result.attention.sum(-1), torch.ones(result.attention.shape[0]))
+    images = tiny_dhsd["images"]
+    together = list(transcriber.transcribe_files(images, batch_size=len(images)))
+    for image, result in zip(images, together):
+        assert result.error is None and result.attention is not None
+        (alone,) = transcriber.transcribe_files([image])
+        assert alone.hypothesis.tokens == result.hypothesis.tokens
+        assert alone.hypothesis.score == pytest.approx(result.hypothesis.score, abs=1e-4)
+        # One row per emitted token and one for <eos> (none when cut at the length limit).
+        assert result.attention.shape[0] - len(result.hypothesis.tokens) in (0, 1)
+        torch.testing.assert_close(result.attention.sum(-1), torch.ones(result.attention.shape[0]))
+    assert cli_main(["transcribe", str(images[0]), "--model", str(tmp_path / "run" / "last.pt"),
+                     "--format", "srt"]) == 2
+    assert "CTC head" in capsys.readouterr().err
 
 
 def make_scenes(out_dir: Path, num_images: int, seed: int) -> Path:
@@ -133,7 +142,7 @@ def test_captioning_trains_on_synthetic_scenes_and_reports_bleu(tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_joint_speech_model_trains_and_times_its_words(tiny_fsdd, tmp_path, capsys):
+def test_joint_speech_model_trains_and_times_its_words(tiny_fsdd, tmp_path, capsys, monkeypatch):
     """Speech: the joint model's CTC head gives the word times that an attention decoder alone cannot."""
     config = from_dict({
         "features": {"sample_rate": 8000},
@@ -152,4 +161,28 @@ def test_joint_speech_model_trains_and_times_its_words(tiny_fsdd, tmp_path, caps
     assert cli_main(["transcribe", str(recording), "--model", str(tmp_path / "run" / "best.pt"),
                      "--format", "json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert "words" in record and all(word["start"] <= word["end"] for word in record["words"])
+    assert " ".join(word["word"] for word in record["words"]) == record["text"]
+    assert all(word["start"] <= word["end"] for word in record["words"])
+    plots = tmp_path / "plots"
+    assert cli_main(["transcribe", str(recording), "--model", str(tmp_path / "run" / "best.pt"),
+                     "--attention-plot", str(plots)]) == 0
+    assert (plots / f"{Path(recording).stem}.png").is_file()
+
+    # A hypothesis that cannot be aligned under CTC costs its own word times only: the batch goes on.
+    import asr.inference
+
+    calls = []
+
+    def fails_first(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise AlignmentError("needs more frames than it has")
+        return real_word_timestamps(*args, **kwargs)
+
+    real_word_timestamps = asr.inference.word_timestamps
+    monkeypatch.setattr(asr.inference, "word_timestamps", fails_first)
+    second = read_manifest(tiny_fsdd["dev"])[1].path
+    status = cli_main(["transcribe", str(recording), str(second), "--model", str(tmp_path / "run" / "best.pt"),
+                       "--format", "json", "--output-dir", str(tmp_path / "out")])
+    assert status == 1 and "needs more frames" in capsys.readouterr().err
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [f"{Path(second).stem}.json"]
