@@ -18,7 +18,18 @@ def reference_of(sample_name: str) -> str:
 # Which bundled samples each model must read without an error. english-small (dev WER 93% greedy) is
 # too weak for a known-answer sample; its subtitle timing is tested on a real LJSpeech clip instead
 # (tests/cli/test_transcribe_formats.py).
-SAMPLES_OF = {"fsdd-digits": ".flac", "mnist-digits": ".png", "english-small": None}
+SAMPLES_OF = {"fsdd-digits": "*.flac", "mnist-digits": "digits_*.png", "english-small": None, "scenes-captions": None}
+
+# Every true caption of samples/scene_s1_000001.png, as datasets/synth_scenes.py describes the scene it drew
+# (a small green triangle at the bottom right, a large yellow triangle above it).
+SCENE_SAMPLE_CAPTIONS = {
+    "a small green triangle below a large yellow triangle", "a large yellow triangle above a small green triangle",
+    "there is a small green triangle below a large yellow triangle",
+    "a small green triangle is below a large yellow triangle", "a large yellow triangle is above a small green triangle",
+    "a small green triangle and a large yellow triangle", "a green triangle below a yellow triangle",
+    "a yellow triangle above a green triangle", "there is a green triangle below a yellow triangle",
+    "a green triangle is below a yellow triangle", "a yellow triangle is above a green triangle",
+    "a green triangle and a yellow triangle"}
 
 
 def test_every_bundled_model_is_listed_here():
@@ -28,11 +39,16 @@ def test_every_bundled_model_is_listed_here():
 @pytest.mark.parametrize("name", [name for name, suffix in SAMPLES_OF.items() if suffix])
 def test_bundled_model_reads_its_samples(name):
     transcriber = load_model(name)
-    samples = sorted(path for path in SAMPLES.iterdir() if path.suffix.lower() == SAMPLES_OF[name])
+    samples = sorted(SAMPLES.glob(SAMPLES_OF[name]))
     assert samples, f"no bundled sample for {name}"
     results = transcriber.transcribe_files(samples)
     assert {result.path.name: result.hypothesis.text for result in results} == {
         path.name: reference_of(path.name) for path in samples}
+
+
+def test_bundled_captioner_tells_the_truth_about_its_sample():
+    (result,) = load_model("scenes-captions").transcribe_files([SAMPLES / "scene_s1_000001.png"])
+    assert result.hypothesis.text in SCENE_SAMPLE_CAPTIONS
 
 
 def test_every_bundled_model_has_a_model_card():
