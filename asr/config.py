@@ -124,6 +124,10 @@ class ModelConfig:
     decoder_cell: Literal["lstm", "gru"] = "lstm"
     decoder_hidden_size: int = 256
     embedding_dim: int = 64  # of the decoder's previous token
+    # The decoder's first state: "zeros", or "mean" (from the mean of the encoder states, as captioners do:
+    # it tells what a picture holds before the first word). A recogniser should start from zeros: with a
+    # summary of the whole input in hand, its attention has little reason to learn where to look.
+    decoder_start: Literal["zeros", "mean"] = "zeros"
 
     def validate(self) -> None:
         from asr.models import MODEL_CATALOGUE  # the catalogue imports nothing from here

@@ -3,8 +3,9 @@
 At step i the decoder reads the token emitted at step i-1 (`<sos>` first) and the context vector it
 attended to then ("input feeding", so that it knows what it has already read), advances an LSTM or GRU
 cell, attends with the new hidden state as the query, and predicts the next token from the hidden state
-and the new context. Its start state is computed from the mean of the memory, so that a captioner knows
-what the picture holds before its first word.
+and the new context. A recogniser starts from zeros; a captioner may start from the mean of the memory
+(`start_from_mean`), so that it knows what the picture holds before its first word. (A recogniser given
+that summary learns to read from it and never where to look: its attention stays on one frame.)
 
 Training calls `forward` with the reference shifted right (teacher forcing); searches call the narrow
 step interface `start` / `step` / `select` (asr.decoding.attention_search.StepDecoder), so the search
@@ -47,7 +48,7 @@ class AttentionDecoder(nn.Module):
     eos_id = EOS_ID
 
     def __init__(self, vocab_size: int, memory_dim: int, attention: Attention, embedding_dim: int = 64,
-                 hidden_size: int = 256, cell: str = "lstm", dropout: float = 0.1):
+                 hidden_size: int = 256, cell: str = "lstm", dropout: float = 0.1, start_from_mean: bool = False):
         super().__init__()
         if cell not in ("lstm", "gru"):
             raise ValueError(f"decoder cell must be 'lstm' or 'gru', got {cell!r}")
@@ -56,7 +57,7 @@ class AttentionDecoder(nn.Module):
         cell_class = nn.LSTMCell if cell == "lstm" else nn.GRUCell
         self.rnn = cell_class(embedding_dim + memory_dim, hidden_size)
         self.attention = attention
-        self.start_state = nn.Linear(memory_dim, hidden_size)
+        self.start_state = nn.Linear(memory_dim, hidden_size) if start_from_mean else None
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_size + memory_dim, vocab_size)
         self.hidden_size = hidden_size
@@ -66,9 +67,12 @@ class AttentionDecoder(nn.Module):
         mask = padding_mask(memory_lens, memory.shape[1])
         check_mask(memory, mask)  # once per utterance: every item needs a frame to attend to
         weights = uniform_weights(mask).to(memory.dtype)  # also location-aware attention's "previous" weights
-        mean_memory = torch.bmm(weights[:, None, :], memory)[:, 0]
-        hidden = torch.tanh(self.start_state(mean_memory))
-        return DecoderState(hidden, torch.zeros_like(hidden), torch.zeros_like(mean_memory), weights, memory,
+        if self.start_state is not None:
+            hidden = torch.tanh(self.start_state(torch.bmm(weights[:, None, :], memory)[:, 0]))
+        else:
+            hidden = memory.new_zeros(memory.shape[0], self.hidden_size)
+        context = memory.new_zeros(memory.shape[0], memory.shape[2])
+        return DecoderState(hidden, torch.zeros_like(hidden), context, weights, memory,
                             self.attention.prepare(memory), mask)
 
     def step(self, state: DecoderState, tokens: torch.Tensor) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:

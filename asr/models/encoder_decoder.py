@@ -103,7 +103,7 @@ def _decoder(config: ModelConfig, memory_dim: int, vocab_size: int) -> Attention
     attention = build_attention(config.attention, config.decoder_hidden_size, memory_dim, config.attention_dim,
                                 config.attention_heads)
     return AttentionDecoder(vocab_size, memory_dim, attention, config.embedding_dim, config.decoder_hidden_size,
-                            config.decoder_cell, config.dropout)
+                            config.decoder_cell, config.dropout, start_from_mean=config.decoder_start == "mean")
 
 
 def _recurrent(config: ModelConfig, input_dim: int) -> RecurrentEncoder:
