@@ -196,20 +196,11 @@ class Transcriber:
                                                                          torch.Tensor]:
         """An attention model's searches: greedy, or beam search (rescored with CTC prefix scores when the
         model is joint and decoding.ctc_weight > 0). Also returns the CTC log-probs (None without CTC)."""
-        from asr.decoding.attention_search import beam_search, greedy_search, output_limits
+        from asr.decoding.attention_search import decode_with
 
         padded, feature_lens = self._pad(features, self.device)
         memory, memory_lens, ctc_log_probs = self.model.encode(padded, feature_lens)
-        decoding = self.decoding
-        max_length = output_limits(memory_lens, decoding.max_length_ratio)
-        if decoding.decoder == "greedy":
-            found = greedy_search(self.model.decoder, memory, memory_lens, max_length)
-        else:
-            use_ctc = ctc_log_probs is not None and decoding.ctc_weight > 0
-            found = [nbest[0] for nbest in beam_search(
-                self.model.decoder, memory, memory_lens, decoding.beam_size, max_length, decoding.length_penalty,
-                ctc_log_probs if use_ctc else None, memory_lens if use_ctc else None,
-                decoding.ctc_weight if use_ctc else 0.0)]
+        found = decode_with(self.decoding, self.model.decoder, memory, memory_lens, ctc_log_probs)
         decoded = [Decoded(Hypothesis(self.vocabulary.decode(item.tokens), tuple(item.tokens), item.score),
                            attention=None if item.attention is None else item.attention.float().cpu())
                    for item in found]

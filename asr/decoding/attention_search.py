@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import torch
 
+from asr.config import DecodingConfig
 from asr.text import BLANK_ID
 
 NEG_INF = float("-inf")
@@ -68,6 +69,21 @@ def output_limits(memory_lens: torch.Tensor, tokens_per_frame: float) -> list[in
     """Each item's step limit for a search: `tokens_per_frame` tokens per encoder frame (for a picture,
     per grid position), at least MIN_OUTPUT_STEPS. Per item, so that an item decodes alike in any batch."""
     return [max(MIN_OUTPUT_STEPS, math.ceil(tokens_per_frame * length)) for length in memory_lens.tolist()]
+
+
+def decode_with(decoding: DecodingConfig, decoder: StepDecoder, memory: torch.Tensor, memory_lens: torch.Tensor,
+                ctc_log_probs: torch.Tensor | None = None) -> list[AttentionHypothesis]:
+    """The search `decoding` names (greedy, or beam search with its length penalty), rescored with CTC prefix
+    scores when `ctc_log_probs` `(B, T, V)` (a joint model's, on the memory's frames) and decoding.ctc_weight
+    > 0 are given. One best hypothesis per item."""
+    limits = output_limits(memory_lens, decoding.max_length_ratio)
+    if decoding.decoder == "greedy":
+        return greedy_search(decoder, memory, memory_lens, limits)
+    use_ctc = ctc_log_probs is not None and decoding.ctc_weight > 0
+    found = beam_search(decoder, memory, memory_lens, decoding.beam_size, limits, decoding.length_penalty,
+                        ctc_log_probs if use_ctc else None, memory_lens if use_ctc else None,
+                        decoding.ctc_weight if use_ctc else 0.0)
+    return [nbest[0] for nbest in found]
 
 
 # ---------------------------------------------------------------------------------------------------

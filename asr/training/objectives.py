@@ -1,9 +1,9 @@
 """What the loop minimises and how it reads a dev batch, for each kind of model.
 
 CTC models: CTC loss, greedy best-path decoding. Attention models: cross-entropy of the decoder under
-teacher forcing, with label smoothing; greedy decoding step by step. Joint models: a weighted sum of the
-two losses on one shared encoder; dev decoding by the attention decoder (the searches in
-asr.decoding.attention_search rescore with CTC at inference time).
+teacher forcing, with label smoothing; dev decoding by the search of the model's decoding settings
+(greedy, or beam search). Joint models: a weighted sum of the two losses on one shared encoder; their
+beam search rescores the attention's hypotheses with CTC prefix scores.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from asr.config import ExperimentConfig
+from asr.config import DecodingConfig, ExperimentConfig
 from asr.data.datasets import Batch
-from asr.decoding.attention_search import greedy_search, output_limits
+from asr.decoding.attention_search import decode_with
 from asr.decoding.greedy import greedy_tokens
 from asr.models import AttentionRecognizer
 from asr.models.encoder_decoder import AttentionOutput
@@ -50,12 +50,14 @@ class CTCObjective:
 
 
 class AttentionObjective:
-    """Cross-entropy of the decoder (label-smoothed), plus `ctc_weight` times CTC for a joint model."""
+    """Cross-entropy of the decoder (label-smoothed), plus `ctc_weight` times CTC for a joint model. Dev
+    items are decoded by the search the model will be used with (`decoding`), so that the best checkpoint
+    is the best under that search."""
 
-    def __init__(self, label_smoothing: float, ctc_weight: float, max_length_ratio: float):
+    def __init__(self, label_smoothing: float, ctc_weight: float, decoding: DecodingConfig):
         self.label_smoothing = label_smoothing
         self.ctc_weight = ctc_weight
-        self.max_length_ratio = max_length_ratio
+        self.decoding = decoding
         self.ctc = CTCObjective()
 
     def loss(self, network: nn.Module, batch: Batch) -> torch.Tensor:
@@ -76,14 +78,13 @@ class AttentionObjective:
                             batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         output = model(batch.features, batch.feature_lens, decoder_inputs(batch.tokens, batch.token_lens)[0])
         loss = self._loss(output, batch)
-        hypotheses = greedy_search(model.decoder, output.memory, output.memory_lens,
-                                   output_limits(output.memory_lens, self.max_length_ratio))
+        hypotheses = decode_with(self.decoding, model.decoder, output.memory, output.memory_lens,
+                                 output.ctc_log_probs)
         hyps, hyp_lens = pad_hypotheses([hypothesis.tokens for hypothesis in hypotheses], batch.features.device)
         return loss, hyps, hyp_lens
 
 
 def build_objective(config: ExperimentConfig, model: nn.Module) -> CTCObjective | AttentionObjective:
     if isinstance(model, AttentionRecognizer):
-        return AttentionObjective(config.train.label_smoothing, config.train.ctc_weight,
-                                  config.decoding.max_length_ratio)
+        return AttentionObjective(config.train.label_smoothing, config.train.ctc_weight, config.decoding)
     return CTCObjective()
