@@ -124,9 +124,9 @@ class ModelConfig:
     decoder_cell: Literal["lstm", "gru"] = "lstm"
     decoder_hidden_size: int = 256
     embedding_dim: int = 64  # of the decoder's previous token
-    # The decoder's first state: "zeros", or "mean" (from the mean of the encoder states, as captioners do:
-    # it tells what a picture holds before the first word). A recogniser should start from zeros: with a
-    # summary of the whole input in hand, its attention has little reason to learn where to look.
+    # The decoder's first state: "zeros" (as in Listen, Attend and Spell), or "mean": computed from the mean
+    # of the encoder states (as in Show, Attend and Tell), so that it knows what a picture holds before the
+    # first word.
     decoder_start: Literal["zeros", "mean"] = "zeros"
 
     def validate(self) -> None:

@@ -3,9 +3,8 @@
 At step i the decoder reads the token emitted at step i-1 (`<sos>` first) and the context vector it
 attended to then ("input feeding", so that it knows what it has already read), advances an LSTM or GRU
 cell, attends with the new hidden state as the query, and predicts the next token from the hidden state
-and the new context. A recogniser starts from zeros; a captioner may start from the mean of the memory
-(`start_from_mean`), so that it knows what the picture holds before its first word. (A recogniser given
-that summary learns to read from it and never where to look: its attention stays on one frame.)
+and the new context. It starts from zeros, or from the mean of the memory (`start_from_mean`), so that a
+captioner knows what the picture holds before its first word.
 
 Training calls `forward` with the reference shifted right (teacher forcing); searches call the narrow
 step interface `start` / `step` / `select` (asr.decoding.attention_search.StepDecoder), so the search
