@@ -12,7 +12,9 @@ grey+alpha, CMYK and the rest; transparent pixels are laid over white paper, col
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -78,11 +80,10 @@ def _grey_values(image) -> np.ndarray:
     return np.clip(values, 0.0, 1.0)
 
 
-def read_grey_image(path: str | Path) -> np.ndarray:
-    """Decode `path` (PNG, JPEG, TIFF, BMP, ...: the first frame) -> grey `(rows, columns)` float32, 1 = white.
-
-    The EXIF orientation of photographs is applied, so the text is upright as a viewer shows it.
-    """
+def decode_image(path: str | Path, to_values: Callable[[Any], np.ndarray]) -> np.ndarray:
+    """Decode `path` (PNG, JPEG, TIFF, BMP, ...: the first frame) and turn the Pillow image into an array with
+    `to_values`; errors name the file. The EXIF orientation of photographs is applied, so the picture is
+    upright as a viewer shows it."""
     Image, ImageOps = _pillow()
     path = Path(path)
     if not path.is_file():
@@ -90,14 +91,18 @@ def read_grey_image(path: str | Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             image.load()
-            image = ImageOps.exif_transpose(image)
-            values = _grey_values(image)
+            values = to_values(ImageOps.exif_transpose(image))
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         # Pillow reports unknown and truncated files as OSError (UnidentifiedImageError is one)
         raise ImageDecodeError(f"cannot decode image file {path}: {error}") from error
     if values.size == 0:
         raise ImageDecodeError(f"image file {path} holds no pixels")
     return values
+
+
+def read_grey_image(path: str | Path) -> np.ndarray:
+    """Decode `path` -> grey `(rows, columns)` float32, 1 = white (see `decode_image`)."""
+    return decode_image(path, _grey_values)
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

@@ -17,28 +17,21 @@ import torch
 from torch import nn
 
 from asr.config import FeatureConfig
-from asr.frontend.image import ImageDecodeError, _pillow
+from asr.frontend.image import decode_image
 
 NUM_CHANNELS = 3
 
 
-def read_rgb_image(path: str | Path) -> np.ndarray:
-    """Decode `path` -> RGB `(rows, columns, 3)` float32 in [0, 1]; EXIF orientation applied; errors name the file."""
-    Image, ImageOps = _pillow()
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file not found: {path}")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image).convert("RGBA")
-            pixels = np.asarray(image, dtype=np.float32) / 255.0
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ImageDecodeError(f"cannot decode image file {path}: {error}") from error
-    if pixels.size == 0:
-        raise ImageDecodeError(f"image file {path} holds no pixels")
+def _rgb_over_white(image) -> np.ndarray:
+    """A decoded Pillow image of any mode -> RGB `(rows, columns, 3)` float32 in [0, 1], transparency over white."""
+    pixels = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
     alpha = pixels[..., 3:]
-    return alpha * pixels[..., :3] + (1.0 - alpha)  # over white
+    return alpha * pixels[..., :3] + (1.0 - alpha)
+
+
+def read_rgb_image(path: str | Path) -> np.ndarray:
+    """Decode `path` -> RGB `(rows, columns, 3)` float32 in [0, 1] (see asr.frontend.image.decode_image)."""
+    return decode_image(path, _rgb_over_white)
 
 
 class PictureFrontend(nn.Module):
