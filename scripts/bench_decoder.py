@@ -83,6 +83,12 @@ def main() -> int:
     parser.add_argument("--char-lm-weight", type=float, default=0.5, help="alpha for the character LM")
     parser.add_argument("--char-bonus", type=float, default=0.0, help="beta per character for the character LM")
     parser.add_argument("--beams", default="8,32,100", help="comma-separated beam widths")
+    parser.add_argument("--token-min-logp", type=float, default=DecodingConfig.token_min_logp,
+                        help="asr's per-frame token threshold (pyctcdecode's default token_min_logp is -5)")
+    parser.add_argument("--token-top-k", type=int, default=DecodingConfig.token_top_k,
+                        help="asr: at most this many tokens per frame (0: no limit)")
+    parser.add_argument("--beam-threshold", type=float, default=DecodingConfig.beam_threshold,
+                        help="asr: prefixes this far below the frame's best are dropped")
     parser.add_argument("--limit", type=int, default=0, help="only the first N utterances (0: all)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="decode the set this many times and keep the fastest (the machine may be shared)")
@@ -107,6 +113,8 @@ def main() -> int:
           f"{sum(len(item) for item in emissions)} frames")
     print(f"word LM {args.lm}; char LM {args.char_lm or '-'}; alpha {args.lm_weight:g}, beta {args.word_bonus:g} "
           f"(char LM: alpha {args.char_lm_weight:g}, beta {args.char_bonus:g} per char)")
+    print(f"asr pruning: tokens above log-prob {args.token_min_logp:g}, at most {args.token_top_k or 'all'} per "
+          f"frame; beam threshold {args.beam_threshold:g}")
 
     def score(name: str, setting: str, beam: int | str, decode: Callable[[np.ndarray], str]) -> Row:
         decode(emissions[0])  # warm-up: compilation, caches
@@ -133,13 +141,15 @@ def main() -> int:
         lexicon = write_lexicon(Path(scratch) / "lexicon.txt", word_lm, vocabulary)
         flashlight_char_lm = flashlight_char_arpa(args.char_lm, Path(scratch)) if args.char_lm else None
         for beam in beams:
+            pruning = dict(token_min_logp=args.token_min_logp, token_top_k=args.token_top_k,
+                           beam_threshold=args.beam_threshold)
             config = DecodingConfig(decoder="beam", beam_size=beam, lm_weight=args.lm_weight,
-                                    word_bonus=args.word_bonus)
+                                    word_bonus=args.word_bonus, **pruning)
             ours = CTCBeamSearchDecoder(vocabulary, config, word_lm)
             rows.append(score("asr", "word LM", beam, lambda item: asr_text(ours, item)))
             if char_lm is not None:
                 char_config = DecodingConfig(decoder="beam", beam_size=beam, lm_weight=args.char_lm_weight,
-                                             word_bonus=args.char_bonus, lm_kind="char")
+                                             word_bonus=args.char_bonus, lm_kind="char", **pruning)
                 ours_char = CTCBeamSearchDecoder(vocabulary, char_config, char_lm)
                 rows.append(score("asr", "char LM", beam, lambda item: asr_text(ours_char, item)))
             if "pyctcdecode" in peers:
