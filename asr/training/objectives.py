@@ -61,11 +61,10 @@ class AttentionObjective:
         self.ctc = CTCObjective()
 
     def loss(self, network: nn.Module, batch: Batch) -> torch.Tensor:
-        return self._loss(network(batch.features, batch.feature_lens,
-                                  decoder_inputs(batch.tokens, batch.token_lens)[0]), batch)
+        inputs, targets = decoder_inputs(batch.tokens, batch.token_lens)
+        return self._loss(network(batch.features, batch.feature_lens, inputs), targets, batch)
 
-    def _loss(self, output: AttentionOutput, batch: Batch) -> torch.Tensor:
-        targets = decoder_inputs(batch.tokens, batch.token_lens)[1]
+    def _loss(self, output: AttentionOutput, targets: torch.Tensor, batch: Batch) -> torch.Tensor:
         logits = output.logits.float()
         attention_loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                                      ignore_index=-100, label_smoothing=self.label_smoothing)
@@ -76,8 +75,9 @@ class AttentionObjective:
 
     def loss_and_hypotheses(self, model: AttentionRecognizer,
                             batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        output = model(batch.features, batch.feature_lens, decoder_inputs(batch.tokens, batch.token_lens)[0])
-        loss = self._loss(output, batch)
+        inputs, targets = decoder_inputs(batch.tokens, batch.token_lens)
+        output = model(batch.features, batch.feature_lens, inputs)
+        loss = self._loss(output, targets, batch)
         hypotheses = decode_with(self.decoding, model.decoder, output.memory, output.memory_lens,
                                  output.ctc_log_probs)
         hyps, hyp_lens = pad_hypotheses([hypothesis.tokens for hypothesis in hypotheses], batch.features.device)
