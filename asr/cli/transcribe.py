@@ -13,6 +13,8 @@ from asr.config import ConfigError
 from asr.inference import CHUNK_SECONDS
 from asr.training.state import CheckpointError
 
+PAST_TENSE = {"transcribe": "transcribed", "caption": "captioned"}  # for the closing count of failures
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files (image files: .png .jpg .jpeg .tif .tiff .bmp "
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace, command: str = "transcribe") -> int:
         return 1
     if len(paths) > 1 and args.format in ("srt", "vtt", "tsv") and args.output_dir is None:
         report_error(command, f"--format {args.format} with {len(paths)} input files needs --output-dir "
-                                   "(one output file per input)")
+                              "(one output file per input)")
         return 2
     output_names = _output_names(paths, args.format) if args.output_dir else {}
     num_failed = 0
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace, command: str = "transcribe") -> int:
             sys.stdout.write(render(result, args.format))
             sys.stdout.flush()
     if num_failed:
-        print(f"{num_failed} of {len(paths)} files could not be {command}ed", file=sys.stderr)
+        print(f"{num_failed} of {len(paths)} files could not be {PAST_TENSE[command]}", file=sys.stderr)
         return 1
     return 0
 
