@@ -1,4 +1,4 @@
-"""asr: sequence recognition for speech and handwriting, with CTC, beam search and n-gram LMs."""
+"""asr: sequence recognition for speech and handwriting (CTC, attention, joint; beam search and n-gram LMs), and captioning."""
 
 from asr.inference import available_models, load_model, transcribe
 
