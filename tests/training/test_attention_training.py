@@ -137,6 +137,9 @@ def test_captioning_trains_on_synthetic_scenes_and_reports_bleu(tmp_path, capsys
     assert cli_main(["evaluate", "--model", model, "--manifest", str(tmp_path / "dev.jsonl")]) == 0
     report = capsys.readouterr().out
     assert "BLEU-1" in report and "BLEU-4" in report and "pictures: 6 captioned" in report
+    # Checking data against a captioner: words it lacks become <unk> (no error), and no CTC length rule.
+    assert cli_main(["data", "check", str(tmp_path / "dev.jsonl"), "--model", model]) == 0
+    assert "fatal finding" in capsys.readouterr().out
     # A captioning model is not a transcriber, and the other way round.
     assert cli_main(["transcribe", str(pictures[0]), "--model", model]) == 2
     assert "asr caption" in capsys.readouterr().err
