@@ -31,8 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from asr.inference import load_model
     from asr.data.manifest import read_manifest
-    from asr.metrics import corpus_bleu, corpus_counts, edit_counts
-
     try:
         items = read_manifest(args.manifest)  # the cheaper check first
         transcriber = load_model(args.model, args.device)
@@ -54,9 +52,9 @@ def run(args: argparse.Namespace) -> int:
     results, failed = {}, []
     for result in transcriber.transcribe_files(list(items_of_path), args.batch_size):
         if result.error is not None:
-            failed.extend(item.id for item in items_of_path[result.path])
-            names = ", ".join(item.id for item in items_of_path[result.path])
-            report_error("evaluate", f"item{'s' if len(items_of_path[result.path]) > 1 else ''} {names}: {result.error}")
+            ids = [item.id for item in items_of_path[result.path]]
+            failed.extend(ids)
+            report_error("evaluate", f"item{'s' if len(ids) > 1 else ''} {', '.join(ids)}: {result.error}")
             continue
         results[result.path] = result
     if not results:
@@ -65,43 +63,9 @@ def run(args: argparse.Namespace) -> int:
     is_joint = transcriber.is_attention and transcriber.model.is_joint
     print(f"decoder: {describe(transcriber.decoding, transcriber.is_attention, is_joint)}")
     if transcriber.vocabulary.unit == "word":
-        paths = list(results)
-        hypotheses = [results[path].hypothesis.text for path in paths]
-        references = [[transcriber.normalize(item.text) for item in items_of_path[path]] for path in paths]
-        bleu = corpus_bleu([text.split() for text in hypotheses],
-                           [[reference.split() for reference in group] for group in references])
-        num_failed_pictures = len(items_of_path) - len(results)
-        print(f"pictures: {len(paths)} captioned, {num_failed_pictures} failed; "
-              f"{sum(map(len, references))} reference captions")
-        print("BLEU: " + ", ".join(f"BLEU-{order} {100 * value:.2f}" for order, value in enumerate(bleu.bleu, 1))
-              + f" (brevity penalty {bleu.brevity_penalty:.3f})")
-        # The worst pictures: fewest words in common with their closest caption.
-        errors_of = {path: min(count.errors for count in edit_counts(group, [hypothesis] * len(group), "word"))
-                     for path, hypothesis, group in zip(paths, hypotheses, references)}
-        records = [{"image": str(path), "hypothesis": hypothesis, "references": group, "word_errors": errors_of[path]}
-                   for path, hypothesis, group in zip(paths, hypotheses, references)]
+        records, errors_of = _caption_report(transcriber, items_of_path, results)
     else:
-        decoded = [(item, path) for path in results for item in items_of_path[path]]
-        references = [transcriber.normalize(item.text) for item, _ in decoded]
-        hypotheses = [results[path].hypothesis.text for _, path in decoded]
-        word_counts = edit_counts(references, hypotheses, unit="word")
-        char_counts = edit_counts(references, hypotheses, unit="char")
-        words, chars = corpus_counts(word_counts), corpus_counts(char_counts)
-        print(f"items: {len(decoded)} decoded, {len(failed)} failed")
-        print(f"WER: {100 * words.rate:.2f}% ({words.errors} errors / {words.reference_length} words: "
-              f"S={words.substitutions} D={words.deletions} I={words.insertions})")
-        print(f"CER: {100 * chars.rate:.2f}% ({chars.errors} errors / {chars.reference_length} characters: "
-              f"S={chars.substitutions} D={chars.deletions} I={chars.insertions})")
-        errors_of = {}
-        for (_, path), char in zip(decoded, char_counts):
-            errors_of[path] = errors_of.get(path, 0) + char.errors
-        records = [{"id": item.id, "reference": reference, "hypothesis": hypothesis,
-                    "word_errors": {"S": word.substitutions, "D": word.deletions, "I": word.insertions,
-                                    "N": word.reference_length},
-                    "char_errors": {"S": char.substitutions, "D": char.deletions, "I": char.insertions,
-                                    "N": char.reference_length}}
-                   for (item, _), reference, hypothesis, word, char in zip(decoded, references, hypotheses,
-                                                                           word_counts, char_counts)]
+        records, errors_of = _transcript_report(transcriber, items_of_path, results, len(failed))
     if args.output:
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -116,3 +80,54 @@ def run(args: argparse.Namespace) -> int:
                 transcriber.write_attention_plot(results[path], args.attention_plot)
         print(f"attention plots of the {len(worst)} worst items: {args.attention_plot}")
     return 1 if failed else 0
+
+
+def _caption_report(transcriber, items_of_path: dict[Path, list], results: dict) -> tuple[list, dict]:
+    """Corpus BLEU of a captioning model, every caption of a picture a reference; -> per-picture records,
+    and each picture's word errors against its closest caption (for picking the worst)."""
+    from asr.metrics import corpus_bleu, edit_counts
+
+    paths = list(results)
+    hypotheses = [results[path].hypothesis.text for path in paths]
+    references = [[transcriber.normalize(item.text) for item in items_of_path[path]] for path in paths]
+    bleu = corpus_bleu([text.split() for text in hypotheses],
+                       [[reference.split() for reference in group] for group in references])
+    print(f"pictures: {len(paths)} captioned, {len(items_of_path) - len(paths)} failed; "
+          f"{sum(map(len, references))} reference captions")
+    print("BLEU: " + ", ".join(f"BLEU-{order} {100 * value:.2f}" for order, value in enumerate(bleu.bleu, 1))
+          + f" (brevity penalty {bleu.brevity_penalty:.3f})")
+    errors_of = {path: min(count.errors for count in edit_counts(group, [hypothesis] * len(group), "word"))
+                 for path, hypothesis, group in zip(paths, hypotheses, references)}
+    records = [{"image": str(path), "hypothesis": hypothesis, "references": group, "word_errors": errors_of[path]}
+               for path, hypothesis, group in zip(paths, hypotheses, references)]
+    return records, errors_of
+
+
+def _transcript_report(transcriber, items_of_path: dict[Path, list], results: dict,
+                       num_failed: int) -> tuple[list, dict]:
+    """WER and CER with S/D/I against each item's transcript; -> per-item records, and each file's
+    character errors (for picking the worst)."""
+    from asr.metrics import corpus_counts, edit_counts
+
+    decoded = [(item, path) for path in results for item in items_of_path[path]]
+    references = [transcriber.normalize(item.text) for item, _ in decoded]
+    hypotheses = [results[path].hypothesis.text for _, path in decoded]
+    word_counts = edit_counts(references, hypotheses, unit="word")
+    char_counts = edit_counts(references, hypotheses, unit="char")
+    words, chars = corpus_counts(word_counts), corpus_counts(char_counts)
+    print(f"items: {len(decoded)} decoded, {num_failed} failed")
+    print(f"WER: {100 * words.rate:.2f}% ({words.errors} errors / {words.reference_length} words: "
+          f"S={words.substitutions} D={words.deletions} I={words.insertions})")
+    print(f"CER: {100 * chars.rate:.2f}% ({chars.errors} errors / {chars.reference_length} characters: "
+          f"S={chars.substitutions} D={chars.deletions} I={chars.insertions})")
+    errors_of: dict[Path, int] = {}
+    for (_, path), char in zip(decoded, char_counts):
+        errors_of[path] = errors_of.get(path, 0) + char.errors
+    records = [{"id": item.id, "reference": reference, "hypothesis": hypothesis,
+                "word_errors": {"S": word.substitutions, "D": word.deletions, "I": word.insertions,
+                                "N": word.reference_length},
+                "char_errors": {"S": char.substitutions, "D": char.deletions, "I": char.insertions,
+                                "N": char.reference_length}}
+               for (item, _), reference, hypothesis, word, char in zip(decoded, references, hypotheses,
+                                                                       word_counts, char_counts)]
+    return records, errors_of

@@ -17,6 +17,7 @@ import torch
 
 from asr.decoding.attention_search import (AttentionHypothesis, CTCPrefixScorer, beam_search,
                                            greedy_search)
+from tests.decoding.ctc_paths import collapse
 
 EOS = 0  # also <sos> and the CTC blank
 
@@ -285,14 +286,6 @@ def test_length_penalty_changes_the_ranking():
 # ---------------------------------------------------------------------------------------------------
 # CTC prefix scores
 
-
-def collapse(path: tuple[int, ...], blank: int = EOS) -> tuple[int, ...]:
-    labels, previous = [], None
-    for token in path:
-        if token != previous and token != blank:
-            labels.append(token)
-        previous = token
-    return tuple(labels)
 
 
 def brute_force_prefix_score(log_probs: torch.Tensor, prefix: tuple[int, ...]) -> float:

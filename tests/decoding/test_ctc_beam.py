@@ -17,6 +17,7 @@ from asr.config import ConfigError, DecodingConfig
 from asr.decoding.ctc_beam import CTCBeamSearchDecoder, NgramTables
 from asr.decoding.greedy import greedy_decode
 from asr.text import Vocabulary
+from tests.decoding.ctc_paths import collapse
 
 ABC = Vocabulary(["<blank>", "a", "b", "<space>"])  # blank 0, a 1, b 2, space 3
 BLANK, A, B, SPACE = 0, 1, 2, 3
@@ -33,14 +34,6 @@ def random_log_probs(num_frames: int, vocab_size: int, seed: int, sharpness: flo
     generator = torch.Generator().manual_seed(seed)
     return (sharpness * torch.randn(1, num_frames, vocab_size, generator=generator)).log_softmax(-1)
 
-
-def collapse(path: tuple[int, ...]) -> tuple[int, ...]:
-    labels, previous = [], None
-    for token in path:
-        if token != previous and token != BLANK:
-            labels.append(token)
-        previous = token
-    return tuple(labels)
 
 
 def enumerate_label_sequences(log_probs: torch.Tensor) -> dict[tuple[int, ...], float]:
