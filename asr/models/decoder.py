@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
 
-from asr.models.attention import Attention, check_mask, uniform_weights
+from asr.models.attention import Attention, uniform_weights
 from asr.models.encoders import padding_mask
 from asr.text import EOS_ID
 
@@ -64,7 +64,6 @@ class AttentionDecoder(nn.Module):
     def start(self, memory: torch.Tensor, memory_lens: torch.Tensor) -> DecoderState:
         """memory `(B, T, D)`, memory_lens `(B,)` -> the state before the first token."""
         mask = padding_mask(memory_lens, memory.shape[1])
-        check_mask(memory, mask)  # once per utterance: every item needs a frame to attend to
         weights = uniform_weights(mask).to(memory.dtype)  # also location-aware attention's "previous" weights
         if self.start_state is not None:
             hidden = torch.tanh(self.start_state(torch.bmm(weights[:, None, :], memory)[:, 0]))

@@ -3,7 +3,6 @@ transcribe with beam search and attention plots, evaluate) and captioning of syn
 
 from __future__ import annotations
 
-import csv
 import importlib.util
 import json
 import sys
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
 
 from asr.cli.main import main as cli_main
 from asr.config import from_dict
@@ -22,6 +20,7 @@ from asr.inference import load_model
 from asr.training.loop import fit
 from asr.training.state import load_checkpoint
 from tests.data.test_image_data import tiny_dhsd  # noqa: F401  (a fixture)
+from tests.training.test_loop import step_losses
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,11 +39,6 @@ def handwriting_config(manifests: dict, out_dir: Path, name: str = "crnn_joint",
                   "ctc_weight": 0.3, **train},
         "decoding": {"decoder": "beam", "beam_size": 3, "ctc_weight": 0.3},
     })
-
-
-def step_losses(out_dir: Path) -> dict[int, float]:
-    with open(out_dir / "steps.csv", newline="") as stream:
-        return {int(row["step"]): float(row["loss"]) for row in csv.DictReader(stream)}
 
 
 @pytest.mark.slow
