@@ -37,6 +37,9 @@ class FeatureConfig:
     # paper is 0 and the darkest ink 1; "none" only inverts (ink = 1 - grey); "global" is audio only.
     normalize: Literal["utterance", "global", "none"] = "utterance"
     image_height: int = 64  # pixels; images are scaled to this height, the aspect ratio kept
+    # Handwriting: cut each image down to its writing (and a margin) before the height is normalised,
+    # so that the letters come out the same size whatever white space the scan or the corpus left around them.
+    image_crop: bool = False
     picture_size: int = 64  # pixels; pictures (captioning) are scaled to picture_size x picture_size
 
     @property
@@ -52,6 +55,8 @@ class FeatureConfig:
         _check(16 <= self.picture_size <= 512, "features.picture_size", "must lie in [16, 512] pixels")
         _check(not self.is_image or self.normalize != "global", "features.normalize",
                "'global' applies to audio features; images use 'utterance' or 'none'")
+        _check(not self.image_crop or self.kind == "image", "features.image_crop",
+               "applies to handwriting images (features.kind 'image')")
 
 
 @dataclass(frozen=True)

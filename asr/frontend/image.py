@@ -26,6 +26,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights of Pillow's RGB -> L conversion
 MIN_CONTRAST = 1e-3  # ink range below which an image is blank paper (no contrast to stretch)
+# Cropping to the writing: each side may leave out this share of the ink (specks, a stray stroke at the
+# edge), and the crop keeps a margin of this share of the writing's height around what it kept.
+CROP_ROW_TAIL = 0.01
+CROP_COLUMN_TAIL = 0.002
+CROP_MARGIN = 0.08
 EXIF_ORIENTATION = 0x0112
 SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the picture by 90 degrees
 
@@ -120,6 +125,30 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return (height, width) if orientation in SWAPPED_ORIENTATIONS else (width, height)
 
 
+def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """ink `(rows, columns)`, 0 = paper -> (top, bottom, left, right), the half-open box that holds the
+    writing and a margin. The box is set by the ink's mass, not by its darkest pixels: all but a small
+    share of it on each side (see CROP_*), so a speck or a pen mark near an edge does not stretch it.
+    Blank paper gives the whole image."""
+    rows, columns = ink.shape
+    # Paper that is not quite white (no contrast stretch) must not count as ink: measure from the median.
+    mass = np.clip(ink - np.median(ink), 0.0, None)
+    total = float(mass.sum())
+    if total <= 0.0:
+        return 0, rows, 0, columns
+
+    def span(profile: np.ndarray, tail: float) -> tuple[int, int]:
+        cumulative = np.cumsum(profile) / total
+        first = int(np.searchsorted(cumulative, tail, side="right"))
+        last = int(np.searchsorted(cumulative, 1.0 - tail, side="left"))
+        return first, min(last, profile.shape[0] - 1) + 1
+
+    top, bottom = span(mass.sum(axis=1), CROP_ROW_TAIL)
+    left, right = span(mass.sum(axis=0), CROP_COLUMN_TAIL)
+    margin = max(1, round(CROP_MARGIN * (bottom - top)))
+    return max(0, top - margin), min(rows, bottom + margin), max(0, left - margin), min(columns, right + margin)
+
+
 def scaled_width(width: int, height: int, target_height: int) -> int:
     """Width after scaling an image of `width` x `height` to `target_height` rows, aspect ratio kept."""
     return max(1, round(width * target_height / height))
@@ -141,7 +170,10 @@ class ImageFrontend(nn.Module):
         self.output_dim = config.image_height  # features per frame: one pixel column
 
     def input_width(self, path: str | Path) -> int:
-        """Frames (pixel columns) that `load(path)` gives, read from the header only."""
+        """Frames (pixel columns) that `load(path)` gives: read from the header only, unless the image is
+        cropped to its writing (then the image is decoded)."""
+        if self.config.image_crop:
+            return int(self.load(path).shape[1])
         width, height = image_size(path)
         return scaled_width(width, height, self.height)
 
@@ -156,6 +188,9 @@ class ImageFrontend(nn.Module):
                 ink = np.zeros_like(ink)
             else:
                 ink = np.clip((ink - paper) / (darkest - paper), 0.0, 1.0)
+        if self.config.image_crop:
+            top, bottom, left, right = ink_box(ink)
+            ink = ink[top:bottom, left:right]
         tensor = torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))
         rows, columns = tensor.shape
         width = scaled_width(columns, rows, self.height)

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from asr.config import AugmentConfig, FeatureConfig
+from asr.config import AugmentConfig, ConfigError, FeatureConfig
 from asr.frontend import build_frontend
-from asr.frontend.image import ImageDecodeError, ImageFrontend, image_size, read_grey_image
+from asr.frontend.image import ImageDecodeError, ImageFrontend, image_size, ink_box, read_grey_image
 from asr.frontend.image_augment import (affine_warp, augment_image, blur, change_strokes, elastic_warp,
                                         min_width_scale, scale_contrast)
 
@@ -128,6 +128,35 @@ def test_input_width_from_header_matches_decoded_width(tmp_path):
     assert image_size(path) == (257, 64)
     module = frontend()
     assert module.input_width(path) == module.load(path).shape[1] == round(257 * HEIGHT / 64)
+
+
+def test_ink_box_keeps_the_writing_and_a_margin_and_ignores_a_speck():
+    ink = np.zeros((64, 256), dtype=np.float32)
+    ink[20:45, 30:180] = 1.0  # the writing: 25 rows, 150 columns
+    ink[2, 250] = 1.0  # a speck in a corner: 1 / 3751 of the ink
+    top, bottom, left, right = ink_box(ink)
+    margin = round(0.08 * 25)  # CROP_MARGIN of the writing's height
+    assert (top, bottom, left, right) == (20 - margin, 45 + margin, 30 - margin, 180 + margin)
+    assert ink_box(np.zeros((10, 30), dtype=np.float32)) == (0, 10, 0, 30)  # blank paper: all of it
+    grey_paper = np.full((10, 30), 0.2, dtype=np.float32)  # uniformly tinted paper is no writing
+    assert ink_box(grey_paper) == (0, 10, 0, 30)
+
+
+def test_cropped_image_scales_the_writing_to_the_full_height(tmp_path):
+    grey = np.full((64, 256), 255, dtype=np.uint8)
+    grey[24:40, 40:120] = 0  # small writing: 16 rows by 80 columns, in a wide white margin
+    path = tmp_path / "small.png"
+    Image.fromarray(grey).save(path)
+    cropping = ImageFrontend(FeatureConfig(kind="image", image_height=HEIGHT, image_crop=True))
+    ink = cropping.load(path)
+    margin = round(0.08 * 16)
+    box_height, box_width = 16 + 2 * margin, 80 + 2 * margin
+    assert ink.shape == (HEIGHT, round(box_width * HEIGHT / box_height))
+    assert cropping.input_width(path) == ink.shape[1]  # decoded, not read from the header
+    assert ink[HEIGHT // 2, ink.shape[1] // 2] == pytest.approx(1.0)  # the writing now fills the middle rows
+    assert ink[0].max() < 0.6 and ink[-1].max() < 0.6  # the margin's rows stay paper (up to smoothing)
+    with pytest.raises(ConfigError, match="features.image_crop"):
+        FeatureConfig(kind="fbank", image_crop=True).validate()
 
 
 def test_missing_and_undecodable_files_name_the_file(tmp_path):
