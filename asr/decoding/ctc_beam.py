@@ -62,15 +62,26 @@ def _jit(function):
         return numba.njit(cache=False, nogil=True)(function)
 
 
+def _jit_leaf(function):
+    """`_jit` for the small helpers the search calls per candidate, which read and write arrays but never
+    allocate or return one: compiled without numba's runtime (`_nrt=False`, numba's switch for such
+    code), so that a call does not reference-count each array argument with atomic operations, which
+    took about a fifth of the search's time."""
+    try:
+        return numba.njit(cache=True, nogil=True, _nrt=False)(function)
+    except RuntimeError:
+        return numba.njit(cache=False, nogil=True, _nrt=False)(function)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Hash tables of int64 keys -> int32 values (open addressing, linear probing), usable inside numba.
 
-@_jit
+@_jit_leaf
 def _slot_of(key, mask):
     return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(33)) & mask
 
 
-@_jit
+@_jit_leaf
 def _find(keys, values, key):
     mask = keys.shape[0] - 1
     slot = _slot_of(key, mask)
@@ -83,7 +94,7 @@ def _find(keys, values, key):
         slot = (slot + 1) & mask
 
 
-@_jit
+@_jit_leaf
 def _insert(keys, values, key, value):
     mask = keys.shape[0] - 1
     slot = _slot_of(key, mask)
@@ -206,7 +217,7 @@ class NgramTables:
         return float(logp), int(next_state)
 
 
-@_jit
+@_jit_leaf
 def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_order, order):
     """(natural-log probability of `word` after context node `state`, the context node after it)."""
     total = 0.0
@@ -224,7 +235,7 @@ def _lm_score(state, word, num_words, keys, values, logp, backoff, suffix, node_
         context = suffix[context]
 
 
-@_jit
+@_jit_leaf
 def _lm_unit(state, word, unk_word, unk_offset, num_words, keys, values, logp, backoff, suffix, node_order, order):
     """Like `_lm_score`, with word -1 standing for a unit the LM does not know: scored as <unk> (or as
     nothing, for an LM without <unk>). Returns (log-prob, next state, penalty): the penalty is
@@ -239,6 +250,34 @@ def _lm_unit(state, word, unk_word, unk_offset, num_words, keys, values, logp, b
                                          order)
         return unk_logp, next_state, unk_offset
     return 0.0, 0, unk_offset
+
+
+LM_CACHE_SIZE = 4096  # slots of the search's LM cache (a power of 2)
+
+
+@_jit_leaf
+def _cached_lm_unit(cache_keys, cache_logp, cache_next, state, word, unk_word, unk_offset, num_words, keys, values,
+                    logp, backoff, suffix, node_order, order):
+    """`_lm_unit` through a direct-mapped cache of (context, word) -> (log-prob, next context).
+
+    The search asks the same questions over and over (the prefixes in a beam mostly share their last
+    words, and every made-up word is <unk> in that context); the n-gram tables are megabytes, so an
+    uncached question costs a few cache misses, a cached one a single look-up in a small array."""
+    if word >= 0:
+        asked, penalty = word, 0.0
+    elif unk_word >= 0:
+        asked, penalty = unk_word, unk_offset
+    else:
+        return 0.0, 0, unk_offset
+    key = np.int64(state) * num_words + asked
+    slot = _slot_of(key, cache_keys.shape[0] - 1)
+    if cache_keys[slot] != key:
+        word_logp, next_state = _lm_score(state, asked, num_words, keys, values, logp, backoff, suffix, node_order,
+                                          order)
+        cache_keys[slot] = key
+        cache_logp[slot] = word_logp
+        cache_next[slot] = next_state
+    return cache_logp[slot], cache_next[slot], penalty
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -403,7 +442,7 @@ def _hotword_automaton(vocabulary: Vocabulary, hotwords: Iterable[str], weight: 
 # The compiled search.
 
 
-@_jit
+@_jit_leaf
 def _logaddexp(first, second):
     if first < second:
         first, second = second, first
@@ -447,12 +486,12 @@ def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, b
 
 @_jit
 def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, token_min_logp, beam_threshold,
-                   alpha, beta, nbest, max_gain, fusion_args):
+                   alpha, beta, nbest, letter_gain, space_gain, fusion_args):
     """Prefix beam search over log_probs `(T, V)` (float32, first `num_frames` rows).
 
-    max_gain: an upper bound of what a prefix's non-acoustic score can grow by with one token (the
-    word bonus and a hotword step when positive; LM log-probs are <= 0); extensions that could not
-    reach the beam even with it are skipped before their node is looked up.
+    letter_gain, space_gain: upper bounds of what a prefix's non-acoustic score can grow by when a
+    token other than `space`, or `space`, extends it (see `CTCBeamSearchDecoder._max_gains`);
+    extensions that could not reach the beam even so are skipped before their node is looked up.
 
     Returns tokens `(nbest, L)` int32 (padded with -1), token_lens `(nbest,)`, frames `(nbest, L)`,
     scores `(nbest,)` (fused) and acoustic scores `(nbest,)` (log P_ctc of the prefix), best first.
@@ -463,7 +502,12 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     vocab_size = log_probs.shape[1]
 
     # The prefix trie; node 0 is the empty prefix.
-    capacity = 256  # grows by doubling; small, so that short utterances allocate little
+    # Sized for the nodes a search usually creates (about 1.5 per beam entry and frame, measured on
+    # English speech), so that growing (a copy of every array, a rehash of the child table) is rare;
+    # at most 2**18 nodes (25 MB with the child table) up front, a long search grows from there.
+    capacity = 256
+    while capacity < min(num_frames * beam_size * 3 // 2, 1 << 18):
+        capacity *= 2
     parent = np.zeros(capacity, np.int32)
     last = np.full(capacity, -1, np.int32)
     depth = np.zeros(capacity, np.int32)
@@ -477,8 +521,8 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     child_mark = np.full(capacity, -2, np.int32)  # frame after which some child of the node was in the beam
     lm_state[0] = bos_state if lm_kind != 0 else 0
     num_nodes = 1
-    child_keys = np.full(1024, -1, np.int64)
-    child_values = np.full(1024, -1, np.int32)
+    child_keys = np.full(4 * capacity, -1, np.int64)
+    child_values = np.full(4 * capacity, -1, np.int32)
 
     max_candidates = beam_size * (vocab_size + 1)
     cand_node = np.zeros(max_candidates, np.int32)
@@ -493,6 +537,10 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     beam_total = np.zeros(beam_size, np.float64)
     beam_len = 1
     kept_tokens = np.zeros(vocab_size, np.int64)
+    kept_at = np.full(vocab_size, -1, np.int32)  # the frame at which each token was last among the kept
+    cache_keys = np.full(LM_CACHE_SIZE if lm_kind != 0 else 1, -1, np.int64)
+    cache_logp = np.zeros(cache_keys.shape[0], np.float64)
+    cache_next = np.zeros(cache_keys.shape[0], np.int32)
     limit = vocab_size if token_top_k <= 0 else min(token_top_k, vocab_size)
 
     for time in range(num_frames):
@@ -515,20 +563,59 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
         num_kept = min(num_kept, limit)
         blank_logp = -np.inf
         for kept in range(num_kept):
-            if kept_tokens[kept] == blank:
+            token = kept_tokens[kept]
+            kept_at[token] = time
+            if token == blank:
                 blank_logp = np.float64(row[blank])
 
-        # A bound below which no candidate can enter the beam: each entry followed by a blank is a
-        # candidate at least this good, so the beam_size-th best candidate is at least their minimum.
+        # A bound below which no candidate can enter the beam: each entry stays a candidate, at least as
+        # good as its paths that end in a blank or repeat its last token here, so the beam_size-th best
+        # candidate is at least their minimum. (Counting the repeat matters: within a letter's run of
+        # frames the blank is unlikely and the bound would be loose without it.)
         lowest, highest = np.inf, -np.inf
         for entry in range(beam_len):
+            node = beam_node[entry]
             beam_total[entry] = _logaddexp(beam_blank[entry], beam_nonblank[entry])
-            stay = beam_total[entry] + blank_logp + extra[beam_node[entry]]
+            stay = beam_total[entry] + blank_logp
+            if node != 0 and kept_at[last[node]] == time:
+                stay = _logaddexp(stay, beam_nonblank[entry] + np.float64(row[last[node]]))
+            stay += extra[node]
             lowest = min(lowest, stay)
             highest = max(highest, stay)
         cutoff = highest - beam_threshold
         if beam_len == beam_size and lowest > cutoff:
             cutoff = lowest
+
+        # Room for every node this frame can create (one per entry and kept token at most), made here so
+        # that no array is replaced inside the loops below: numba reference-counts an array variable that
+        # a loop reassigns on every iteration, which once took half of the search's time.
+        needed = num_nodes + beam_len * num_kept
+        if needed > capacity:
+            while capacity < needed:
+                capacity *= 2
+            parent = _grow(parent, capacity)
+            last = _grow(last, capacity)
+            depth = _grow(depth, capacity)
+            frame = _grow(frame, capacity)
+            extra = _grow(extra, capacity)
+            lm_state = _grow(lm_state, capacity)
+            spell = _grow(spell, capacity)
+            hot_state = _grow(hot_state, capacity)
+            slot = _grow(slot, capacity)
+            stamp = _grow(stamp, capacity)
+            stamp[num_nodes:] = -1
+            child_mark = _grow(child_mark, capacity)
+            child_mark[num_nodes:] = -2
+        if 2 * needed >= child_keys.shape[0]:  # the child table stays at most half full
+            old_keys, old_values = child_keys, child_values
+            size = old_keys.shape[0]
+            while 2 * needed >= size:
+                size *= 4
+            child_keys = np.full(size, -1, np.int64)
+            child_values = np.full(size, -1, np.int32)
+            for old in range(old_keys.shape[0]):
+                if old_keys[old] != -1:
+                    _insert(child_keys, child_values, old_keys[old], old_values[old])
 
         num_candidates = 0
         for entry in range(beam_len):
@@ -539,7 +626,7 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
             # Skipping an extension is exact when the child gets no other probability this frame, i.e.
             # when no child of this node was in the beam.
             may_skip = child_mark[node] != time - 1
-            reachable = cutoff - extra[node] - max_gain
+            reachable = cutoff - extra[node]
             for kept in range(num_kept):
                 token = kept_tokens[kept]
                 logp = np.float64(row[token])
@@ -559,11 +646,11 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                         num_candidates += 1
                     index = slot[node]
                     cand_nonblank[index] = _logaddexp(cand_nonblank[index], p_nonblank + logp)
-                    if may_skip and p_blank + logp < reachable:
+                    if may_skip and p_blank + logp < reachable - (space_gain if token == space else letter_gain):
                         continue
                     target, add_blank, add_nonblank = -1, -np.inf, p_blank + logp
                 else:
-                    if may_skip and p_total + logp < reachable:
+                    if may_skip and p_total + logp < reachable - (space_gain if token == space else letter_gain):
                         continue
                     target, add_blank, add_nonblank = -1, -np.inf, p_total + logp
                 if target < 0:
@@ -571,28 +658,6 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                     key = np.int64(node) * vocab_size + token
                     target = _find(child_keys, child_values, key)
                     if target < 0:
-                        if num_nodes == capacity:
-                            capacity *= 2
-                            parent = _grow(parent, capacity)
-                            last = _grow(last, capacity)
-                            depth = _grow(depth, capacity)
-                            frame = _grow(frame, capacity)
-                            extra = _grow(extra, capacity)
-                            lm_state = _grow(lm_state, capacity)
-                            spell = _grow(spell, capacity)
-                            hot_state = _grow(hot_state, capacity)
-                            slot = _grow(slot, capacity)
-                            stamp = _grow(stamp, capacity)
-                            stamp[num_nodes:] = -1
-                            child_mark = _grow(child_mark, capacity)
-                            child_mark[num_nodes:] = -2
-                        if 2 * num_nodes >= child_keys.shape[0]:
-                            old_keys, old_values = child_keys, child_values
-                            child_keys = np.full(4 * old_keys.shape[0], -1, np.int64)
-                            child_values = np.full(4 * old_keys.shape[0], -1, np.int32)
-                            for old in range(old_keys.shape[0]):
-                                if old_keys[old] != -1:
-                                    _insert(child_keys, child_values, old_keys[old], old_values[old])
                         target = num_nodes
                         num_nodes += 1
                         _insert(child_keys, child_values, key, target)
@@ -609,24 +674,26 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                                     # A known word, or a proper prefix of known words that is none itself
                                     # (spell_word -1: <unk>); -1 was scored when it left the LM's words.
                                     if spelling > 0:
-                                        word_logp, context, penalty = _lm_unit(
-                                            context, spell_word[spelling], unk_word, unk_offset, num_lm_words,
-                                            lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order,
-                                            lm_order)
+                                        word_logp, context, penalty = _cached_lm_unit(
+                                            cache_keys, cache_logp, cache_next, context, spell_word[spelling],
+                                            unk_word, unk_offset, num_lm_words, lm_keys, lm_values, lm_logp,
+                                            lm_backoff, lm_suffix, lm_node_order, lm_order)
                                         score += alpha * word_logp + penalty
                                     score += beta
                                     spelling = 0
                             elif spelling >= 0:
                                 spelling = _find(spell_keys, spell_values, np.int64(spelling) * vocab_size + token)
                                 if spelling < 0:  # the word has left the LM's vocabulary: it is <unk>, now
-                                    word_logp, context, penalty = _lm_unit(
-                                        context, -1, unk_word, unk_offset, num_lm_words, lm_keys, lm_values, lm_logp,
-                                        lm_backoff, lm_suffix, lm_node_order, lm_order)
+                                    word_logp, context, penalty = _cached_lm_unit(
+                                        cache_keys, cache_logp, cache_next, context, -1, unk_word, unk_offset,
+                                        num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
+                                        lm_node_order, lm_order)
                                     score += alpha * word_logp + penalty
                         elif lm_kind == 2:
-                            unit_logp, context, penalty = _lm_unit(
-                                context, token_word[token], unk_word, unk_offset, num_lm_words, lm_keys, lm_values,
-                                lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order)
+                            unit_logp, context, penalty = _cached_lm_unit(
+                                cache_keys, cache_logp, cache_next, context, token_word[token], unk_word,
+                                unk_offset, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
+                                lm_node_order, lm_order)
                             score += alpha * unit_logp + penalty + beta
                         else:
                             if token == space:
@@ -769,14 +836,18 @@ class CTCBeamSearchDecoder:
         self.config = config
         self.num_threads = max(1, num_threads)
 
-    def _max_gain(self) -> float:
-        """How much one token can raise a prefix's non-acoustic score, at most (see `_prefix_search`)."""
+    def _max_gains(self) -> tuple[float, float]:
+        """How much one token can raise a prefix's non-acoustic score, at most: (a token other than the
+        space, the space). LM log-probs are <= 0, so only the bonuses and a positive unknown-word offset
+        count: the word bonus comes with every token under a char LM, with the space only otherwise."""
         config = self.config
         if config.lm_weight < 0:
-            return np.inf  # a negative LM weight rewards unlikely words without bound: no skipping
+            return np.inf, np.inf  # a negative LM weight rewards unlikely words without bound: no skipping
         hotword_step = config.hotword_weight if self.fusion.hot_score.shape[0] > 1 else 0.0
         unk_gain = config.unk_score if self.fusion.lm_kind != NO_LM else 0.0
-        return max(config.word_bonus, 0.0) + max(hotword_step, 0.0) + max(unk_gain, 0.0)
+        letter_gain = max(hotword_step, 0.0) + max(unk_gain, 0.0)
+        space_gain = letter_gain + max(config.word_bonus, 0.0)
+        return (space_gain if self.fusion.lm_kind == CHAR_LM else letter_gain), space_gain
 
     def reweighted(self, lm_weight: float, word_bonus: float) -> CTCBeamSearchDecoder:
         """The same decoder (LM and hotwords compiled once, shared) with another alpha and beta."""
@@ -818,7 +889,7 @@ class CTCBeamSearchDecoder:
 
     def _decode_one(self, emissions: np.ndarray, num_frames: int, nbest: int) -> list[ScoredHypothesis]:
         tokens, token_lens, frames, scores, acoustic = _prefix_search(
-            emissions, int(num_frames), *self._search_settings, max(1, nbest), self._gain, self._fusion_args)
+            emissions, int(num_frames), *self._search_settings, max(1, nbest), *self._gains, self._fusion_args)
         results = []
         for rank in range(len(token_lens)):
             length = int(token_lens[rank])
@@ -839,7 +910,7 @@ class CTCBeamSearchDecoder:
         self._search_settings = (BLANK_ID, self._space, config.beam_size, config.token_top_k,
                                  float(config.token_min_logp), float(config.beam_threshold), float(config.lm_weight),
                                  float(config.word_bonus))
-        self._gain = self._max_gain()
+        self._gains = self._max_gains()
 
 
 def load_lm(path: str | Path) -> NgramTables:
