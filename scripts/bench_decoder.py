@@ -139,6 +139,8 @@ def main() -> int:
         print(f"  skipped: {reason}")
     with tempfile.TemporaryDirectory() as scratch:
         lexicon = write_lexicon(Path(scratch) / "lexicon.txt", word_lm, vocabulary)
+        print(f"lexicon: {lexicon_size(lexicon)} words; {oov_rate(references, lexicon):.2f}% of the dev words are "
+              f"not in it (a floor under the lexicon decoder's WER)")
         flashlight_char_lm = flashlight_char_arpa(args.char_lm, Path(scratch)) if args.char_lm else None
         for beam in beams:
             pruning = dict(token_min_logp=args.token_min_logp, token_top_k=args.token_top_k,
@@ -247,6 +249,21 @@ def write_lexicon(path: Path, lm: NgramTables, vocabulary: Vocabulary) -> Path:
              if word not in ("<s>", "</s>", "<unk>") and set(word) <= known]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def lexicon_words(lexicon: Path) -> set[str]:
+    return {line.split("\t", 1)[0] for line in lexicon.read_text(encoding="utf-8").splitlines() if line}
+
+
+def lexicon_size(lexicon: Path) -> int:
+    return len(lexicon_words(lexicon))
+
+
+def oov_rate(references: Sequence[str], lexicon: Path) -> float:
+    """Percent of the reference words (running words, not types) that the lexicon lacks."""
+    known = lexicon_words(lexicon)
+    words = [word for reference in references for word in reference.split()]
+    return 100.0 * sum(word not in known for word in words) / max(1, len(words))
 
 
 def flashlight_char_arpa(path: str, scratch: Path) -> Path:
