@@ -9,8 +9,15 @@ from asr.inference import PRETRAINED_DIR, available_models, load_model
 SAMPLES = PRETRAINED_DIR / "samples"
 
 
+# Handwritten word samples, whose text (umlauts, ß, hyphens) does not belong in a file name.
+WORD_SAMPLE_TEXT = {"word_dhsd_writer17_101.png": "Heinrich-Schütz-Straße"}  # DHSD writer 17: a dev writer
+
+
 def reference_of(sample_name: str) -> str:
-    """Samples are named TEXT_SOURCE... for audio (nine_flite_rms.flac) and digits_TEXT_SOURCE for images."""
+    """Samples are named TEXT_SOURCE... for audio (nine_flite_rms.flac) and digits_TEXT_SOURCE for images;
+    word samples are looked up in WORD_SAMPLE_TEXT."""
+    if sample_name in WORD_SAMPLE_TEXT:
+        return WORD_SAMPLE_TEXT[sample_name]
     parts = sample_name.split("_")
     return parts[1] if parts[0] == "digits" else parts[0]
 
@@ -18,7 +25,8 @@ def reference_of(sample_name: str) -> str:
 # Which bundled samples each model must read without an error. english-small (dev WER 93% greedy) is
 # too weak for a known-answer sample; its subtitle timing is tested on a real LJSpeech clip instead
 # (tests/cli/test_transcribe_formats.py).
-SAMPLES_OF = {"fsdd-digits": "*.flac", "mnist-digits": "digits_*.png", "english-small": None, "scenes-captions": None}
+SAMPLES_OF = {"fsdd-digits": "*.flac", "mnist-digits": "digits_*.png", "dhsd-words": "word_*.png",
+              "english-small": None, "scenes-captions": None}
 
 # Every true caption of samples/scene_s1_000001.png, as datasets/synth_scenes.py describes the scene it drew
 # (a small green triangle at the bottom right, a large yellow triangle above it).
