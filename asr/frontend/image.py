@@ -12,6 +12,7 @@ grey+alpha, CMYK and the rest; transparent pixels are laid over white paper, col
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ MIN_CONTRAST = 1e-3  # ink range below which an image is blank paper (no contras
 CROP_ROW_TAIL = 0.01
 CROP_COLUMN_TAIL = 0.002
 CROP_MARGIN = 0.08
+CROP_MIN_HEIGHT = 0.25  # share of the image's rows a crop keeps at least: a lone stroke is not blown up
 EXIF_ORIENTATION = 0x0112
 SWAPPED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that turn the picture by 90 degrees
 
@@ -146,7 +148,12 @@ def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     top, bottom = span(mass.sum(axis=1), CROP_ROW_TAIL)
     left, right = span(mass.sum(axis=0), CROP_COLUMN_TAIL)
     margin = max(1, round(CROP_MARGIN * (bottom - top)))
-    return max(0, top - margin), min(rows, bottom + margin), max(0, left - margin), min(columns, right + margin)
+    top, bottom = max(0, top - margin), min(rows, bottom + margin)
+    wanted = min(rows, math.ceil(CROP_MIN_HEIGHT * rows))
+    if bottom - top < wanted:  # grow about the writing's middle, within the image
+        top = min(max(0, top - (wanted - (bottom - top)) // 2), rows - wanted)
+        bottom = top + wanted
+    return top, bottom, max(0, left - margin), min(columns, right + margin)
 
 
 def scaled_width(width: int, height: int, target_height: int) -> int:

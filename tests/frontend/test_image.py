@@ -140,6 +140,12 @@ def test_ink_box_keeps_the_writing_and_a_margin_and_ignores_a_speck():
     assert ink_box(np.zeros((10, 30), dtype=np.float32)) == (0, 10, 0, 30)  # blank paper: all of it
     grey_paper = np.full((10, 30), 0.2, dtype=np.float32)  # uniformly tinted paper is no writing
     assert ink_box(grey_paper) == (0, 10, 0, 30)
+    underline = np.zeros((64, 256), dtype=np.float32)
+    underline[50, 20:200] = 1.0  # a lone horizontal stroke keeps a quarter of the rows, about its middle
+    assert ink_box(underline) == (51 - 1 - 7, 51 - 1 - 7 + 16, 19, 201)
+    underline[:] = 0.0
+    underline[63, 20:200] = 1.0  # ... and stays inside the image at its edge
+    assert ink_box(underline)[:2] == (48, 64)
 
 
 def test_cropped_image_scales_the_writing_to_the_full_height(tmp_path):
