@@ -269,34 +269,6 @@ def _lm_unit(state, word, unk_word, unk_offset, num_words, keys, values, logp, b
     return 0.0, 0, unk_offset
 
 
-LM_CACHE_SIZE = 4096  # slots of the search's LM cache (a power of 2)
-
-
-@_jit_leaf
-def _cached_lm_unit(cache_keys, cache_logp, cache_next, state, word, unk_word, unk_offset, num_words, keys, values,
-                    logp, backoff, suffix, node_order, order):
-    """`_lm_unit` through a direct-mapped cache of (context, word) -> (log-prob, next context).
-
-    The search asks the same questions over and over (the prefixes in a beam mostly share their last
-    words, and every made-up word is <unk> in that context); the n-gram tables are megabytes, so an
-    uncached question costs a few cache misses, a cached one a single look-up in a small array."""
-    if word >= 0:
-        asked, penalty = word, 0.0
-    elif unk_word >= 0:
-        asked, penalty = unk_word, unk_offset
-    else:
-        return 0.0, 0, unk_offset
-    key = np.int64(state) * num_words + asked
-    slot = _slot_of(key, cache_keys.shape[0] - 1)
-    if cache_keys[slot] != key:
-        word_logp, next_state = _lm_score(state, asked, num_words, keys, values, logp, backoff, suffix, node_order,
-                                          order)
-        cache_keys[slot] = key
-        cache_logp[slot] = word_logp
-        cache_next[slot] = next_state
-    return cache_logp[slot], cache_next[slot], penalty
-
-
 # ---------------------------------------------------------------------------------------------------
 # Compiled LM and hotwords for one acoustic vocabulary.
 
@@ -501,14 +473,22 @@ def _finish_score(node, extra, lm_state, spell, hot_state, fusion_args, alpha, b
     return score
 
 
+def initial_nodes(num_frames: int, beam_size: int) -> int:
+    """Prefix nodes to make room for before a search: about as many as it usually creates (1.5 per beam
+    entry and frame, measured on English speech), so that growing (a copy of every array and a rehash of
+    the child table) is rare; at most 2**18 (25 MB with the child table), beyond which a search grows."""
+    return max(256, min(num_frames * beam_size * 3 // 2, 1 << 18))
+
+
 @_jit
 def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, token_min_logp, beam_threshold,
-                   alpha, beta, nbest, letter_gain, space_gain, fusion_args):
+                   alpha, beta, nbest, letter_gain, space_gain, node_room, fusion_args):
     """Prefix beam search over log_probs `(T, V)` (float32, first `num_frames` rows).
 
     letter_gain, space_gain: upper bounds of what a prefix's non-acoustic score can grow by when a
     token other than `space`, or `space`, extends it (see `CTCBeamSearchDecoder._max_gains`);
     extensions that could not reach the beam even so are skipped before their node is looked up.
+    node_room: room for this many prefix nodes up front (see `initial_nodes`); more are made on demand.
 
     Returns tokens `(nbest, L)` int32 (padded with -1), token_lens `(nbest,)`, frames `(nbest, L)`,
     scores `(nbest,)` (fused) and acoustic scores `(nbest,)` (log P_ctc of the prefix), best first.
@@ -519,11 +499,8 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     vocab_size = log_probs.shape[1]
 
     # The prefix trie; node 0 is the empty prefix.
-    # Sized for the nodes a search usually creates (about 1.5 per beam entry and frame, measured on
-    # English speech), so that growing (a copy of every array, a rehash of the child table) is rare;
-    # at most 2**18 nodes (25 MB with the child table) up front, a long search grows from there.
-    capacity = 256
-    while capacity < min(num_frames * beam_size * 3 // 2, 1 << 18):
+    capacity = 2
+    while capacity < node_room:
         capacity *= 2
     parent = np.zeros(capacity, np.int32)
     last = np.full(capacity, -1, np.int32)
@@ -555,9 +532,6 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     beam_len = 1
     kept_tokens = np.zeros(vocab_size, np.int64)
     kept_at = np.full(vocab_size, -1, np.int32)  # the frame at which each token was last among the kept
-    cache_keys = np.full(LM_CACHE_SIZE if lm_kind != 0 else 1, -1, np.int64)
-    cache_logp = np.zeros(cache_keys.shape[0], np.float64)
-    cache_next = np.zeros(cache_keys.shape[0], np.int32)
     limit = vocab_size if token_top_k <= 0 else min(token_top_k, vocab_size)
 
     for time in range(num_frames):
@@ -691,26 +665,24 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
                                     # A known word, or a proper prefix of known words that is none itself
                                     # (spell_word -1: <unk>); -1 was scored when it left the LM's words.
                                     if spelling > 0:
-                                        word_logp, context, penalty = _cached_lm_unit(
-                                            cache_keys, cache_logp, cache_next, context, spell_word[spelling],
-                                            unk_word, unk_offset, num_lm_words, lm_keys, lm_values, lm_logp,
-                                            lm_backoff, lm_suffix, lm_node_order, lm_order)
+                                        word_logp, context, penalty = _lm_unit(
+                                            context, spell_word[spelling], unk_word, unk_offset, num_lm_words,
+                                            lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix, lm_node_order,
+                                            lm_order)
                                         score += alpha * word_logp + penalty
                                     score += beta
                                     spelling = 0
                             elif spelling >= 0:
                                 spelling = _find(spell_keys, spell_values, np.int64(spelling) * vocab_size + token)
                                 if spelling < 0:  # the word has left the LM's vocabulary: it is <unk>, now
-                                    word_logp, context, penalty = _cached_lm_unit(
-                                        cache_keys, cache_logp, cache_next, context, -1, unk_word, unk_offset,
-                                        num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
-                                        lm_node_order, lm_order)
+                                    word_logp, context, penalty = _lm_unit(
+                                        context, -1, unk_word, unk_offset, num_lm_words, lm_keys, lm_values, lm_logp,
+                                        lm_backoff, lm_suffix, lm_node_order, lm_order)
                                     score += alpha * word_logp + penalty
                         elif lm_kind == 2:
-                            unit_logp, context, penalty = _cached_lm_unit(
-                                cache_keys, cache_logp, cache_next, context, token_word[token], unk_word,
-                                unk_offset, num_lm_words, lm_keys, lm_values, lm_logp, lm_backoff, lm_suffix,
-                                lm_node_order, lm_order)
+                            unit_logp, context, penalty = _lm_unit(
+                                context, token_word[token], unk_word, unk_offset, num_lm_words, lm_keys, lm_values,
+                                lm_logp, lm_backoff, lm_suffix, lm_node_order, lm_order)
                             score += alpha * unit_logp + penalty + beta
                         else:
                             if token == space:
@@ -906,7 +878,8 @@ class CTCBeamSearchDecoder:
 
     def _decode_one(self, emissions: np.ndarray, num_frames: int, nbest: int) -> list[ScoredHypothesis]:
         tokens, token_lens, frames, scores, acoustic = _prefix_search(
-            emissions, int(num_frames), *self._search_settings, max(1, nbest), *self._gains, self._fusion_args)
+            emissions, int(num_frames), *self._search_settings, max(1, nbest), *self._gains,
+            initial_nodes(int(num_frames), self.config.beam_size), self._fusion_args)
         results = []
         for rank in range(len(token_lens)):
             length = int(token_lens[rank])

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from asr.config import ConfigError, DecodingConfig
+from asr.decoding import ctc_beam
 from asr.decoding.ctc_beam import CTCBeamSearchDecoder, NgramTables
 from asr.decoding.greedy import greedy_decode
 from asr.text import Vocabulary
@@ -55,7 +56,10 @@ def lengths(log_probs: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_wide_beam_equals_exhaustive_enumeration_of_all_paths(seed):
+@pytest.mark.parametrize("room", ["sized", "grown"])
+def test_wide_beam_equals_exhaustive_enumeration_of_all_paths(seed, room, monkeypatch):
+    if room == "grown":  # room for 2 nodes at first: the search grows its arrays and child table as it goes
+        monkeypatch.setattr(ctc_beam, "initial_nodes", lambda num_frames, beam_size: 2)
     log_probs = random_log_probs(num_frames=5, vocab_size=3, seed=seed)
     totals = enumerate_label_sequences(log_probs)
     decoder = CTCBeamSearchDecoder(Vocabulary(["<blank>", "a", "b"]),
@@ -237,6 +241,20 @@ def test_a_word_lm_picks_the_word_it_knows_among_acoustically_close_ones():
         log_probs, lengths(log_probs))
     assert without_lm.text == "ab bb"
     assert with_lm.text == "ab ab"
+
+
+def test_a_search_that_outgrows_its_first_arrays_keeps_every_node_and_its_fusion_state(monkeypatch):
+    # Long enough, with a word LM and a hotword, that nodes carry LM, spelling and hotword states through
+    # many rounds of growth; the n-best lists must be those of a search that never grew.
+    log_probs = random_log_probs(num_frames=40, vocab_size=len(ABC), seed=3)
+    config = beam(beam_size=16, nbest=16, lm_weight=0.5, word_bonus=1.0, hotwords=("ab",), **EXACT)
+    lm = NgramTables.from_ngrams(TRIGRAM)
+    (sized,) = CTCBeamSearchDecoder(ABC, config, lm=lm).decode_nbest(log_probs, lengths(log_probs))
+    monkeypatch.setattr(ctc_beam, "initial_nodes", lambda num_frames, beam_size: 2)
+    (grown,) = CTCBeamSearchDecoder(ABC, config, lm=lm).decode_nbest(log_probs, lengths(log_probs))
+    assert len(sized) == 16
+    assert [entry.hypothesis for entry in grown] == [entry.hypothesis for entry in sized]
+    assert [entry.acoustic_score for entry in grown] == [entry.acoustic_score for entry in sized]
 
 
 # --- hotwords, n-best, batches, pruning ---------------------------------------------------------------
