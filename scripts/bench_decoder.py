@@ -138,9 +138,10 @@ def main() -> int:
     for reason in peers["skipped"]:
         print(f"  skipped: {reason}")
     with tempfile.TemporaryDirectory() as scratch:
-        lexicon = write_lexicon(Path(scratch) / "lexicon.txt", word_lm, vocabulary)
-        print(f"lexicon: {lexicon_size(lexicon)} words; {oov_rate(references, lexicon):.2f}% of the dev words are "
-              f"not in it (a floor under the lexicon decoder's WER)")
+        words = lexicon_words(word_lm, vocabulary)
+        lexicon = write_lexicon(Path(scratch) / "lexicon.txt", words, vocabulary)
+        print(f"lexicon: {len(words)} words; {oov_rate(references, words):.2f}% of the dev words are not in it "
+              f"(a floor under the lexicon decoder's WER)")
         flashlight_char_lm = flashlight_char_arpa(args.char_lm, Path(scratch)) if args.char_lm else None
         for beam in beams:
             pruning = dict(token_min_logp=args.token_min_logp, token_top_k=args.token_top_k,
@@ -240,28 +241,23 @@ def flashlight_emission(emission: np.ndarray, vocabulary: Vocabulary) -> torch.T
     return torch.from_numpy(emission)[None]
 
 
-def write_lexicon(path: Path, lm: NgramTables, vocabulary: Vocabulary) -> Path:
-    """Every LM word the vocabulary can spell, as 'word  t1 t2 ... |' (flashlight's lexicon format; no
-    trailing `|` for a vocabulary without `<space>`)."""
+def lexicon_words(lm: NgramTables, vocabulary: Vocabulary) -> list[str]:
+    """The LM's words that the vocabulary can spell: the lexicon of the flashlight decoder."""
     known = set(vocabulary.tokens)
+    return [word for word in lm.words if word not in ("<s>", "</s>", "<unk>") and set(word) <= known]
+
+
+def write_lexicon(path: Path, words: Sequence[str], vocabulary: Vocabulary) -> Path:
+    """`words` as 'word  t1 t2 ... |' lines (flashlight's lexicon format; no trailing `|` for a vocabulary
+    without `<space>`)."""
     boundary = f" {FLASHLIGHT_SPACE}" if vocabulary.space_id is not None else ""
-    lines = [f"{word}\t{' '.join(word)}{boundary}" for word in lm.words
-             if word not in ("<s>", "</s>", "<unk>") and set(word) <= known]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text("".join(f"{word}\t{' '.join(word)}{boundary}\n" for word in words), encoding="utf-8")
     return path
 
 
-def lexicon_words(lexicon: Path) -> set[str]:
-    return {line.split("\t", 1)[0] for line in lexicon.read_text(encoding="utf-8").splitlines() if line}
-
-
-def lexicon_size(lexicon: Path) -> int:
-    return len(lexicon_words(lexicon))
-
-
-def oov_rate(references: Sequence[str], lexicon: Path) -> float:
+def oov_rate(references: Sequence[str], lexicon: Sequence[str]) -> float:
     """Percent of the reference words (running words, not types) that the lexicon lacks."""
-    known = lexicon_words(lexicon)
+    known = set(lexicon)
     words = [word for reference in references for word in reference.split()]
     return 100.0 * sum(word not in known for word in words) / max(1, len(words))
 
