@@ -47,7 +47,9 @@ def wait_for(condition, process: subprocess.Popen, timeout: float = 60.0) -> Non
 def logged_steps(out_dir: Path) -> int:
     try:
         return max(step_losses(out_dir), default=0)
-    except (OSError, KeyError, ValueError):  # not written yet, or a row half written
+    # Not written yet, or a row half written; TypeError: the header was still empty when csv read it and
+    # a row arrived before the next read (csv zips the row with fieldnames None).
+    except (OSError, KeyError, ValueError, TypeError):
         return 0
 
 
