@@ -232,7 +232,7 @@ class DecodingConfig:
     (`asr lm tune` writes the tuned lm_weight and word_bonus here). Scores are natural logs."""
 
     decoder: Literal["greedy", "beam"] = "greedy"
-    beam_size: int = 32
+    beam_size: int = 32  # CTC: a prefix's paths ending in a blank and those ending in a token count apart
     token_top_k: int = 10  # per frame, only the k most likely tokens extend prefixes (0: no limit)
     token_min_logp: float = -10.0  # ... and only those with a log-prob at least this (the best one always)
     beam_threshold: float = 25.0  # drop prefixes scoring this far below the frame's best

@@ -62,8 +62,9 @@ def test_wide_beam_equals_exhaustive_enumeration_of_all_paths(seed, room, monkey
         monkeypatch.setattr(ctc_beam, "initial_nodes", lambda num_frames, beam_size: 2)
     log_probs = random_log_probs(num_frames=5, vocab_size=3, seed=seed)
     totals = enumerate_label_sequences(log_probs)
+    # The beam counts a prefix's paths ending in a blank and those ending in a label apart: room for both.
     decoder = CTCBeamSearchDecoder(Vocabulary(["<blank>", "a", "b"]),
-                                   beam(beam_size=len(totals), nbest=len(totals), **EXACT))
+                                   beam(beam_size=2 * len(totals), nbest=len(totals), **EXACT))
     (nbest,) = decoder.decode_nbest(log_probs, lengths(log_probs))
     best_labels = max(totals, key=totals.get)
     assert nbest[0].hypothesis.tokens == best_labels
@@ -76,9 +77,9 @@ def test_wide_beam_equals_exhaustive_enumeration_of_all_paths(seed, room, monkey
 
 
 def test_prefix_probabilities_match_torch_ctc_loss():
-    # a beam wider than the number of label sequences of 7 frames (3 labels: 3280) prunes nothing
+    # a beam with room for both halves of every label sequence of 7 frames (3 labels: 3280) prunes nothing
     log_probs = random_log_probs(num_frames=7, vocab_size=4, seed=7)
-    decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=4000, nbest=10, **EXACT))
+    decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=8000, nbest=10, **EXACT))
     (nbest,) = decoder.decode_nbest(log_probs, lengths(log_probs))
     for entry in nbest:
         if not entry.hypothesis.tokens:
@@ -90,20 +91,11 @@ def test_prefix_probabilities_match_torch_ctc_loss():
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_width_one_equals_greedy_when_the_best_token_has_probability_above_one_over_root_two(seed):
-    # With one prefix kept, the prefix beam search picks the greedy token whenever the frame's best token
-    # has probability above 1/sqrt(2) (see test_width_one_can_differ_from_greedy for why it may not below).
-    generator = torch.Generator().manual_seed(seed)
-    num_frames, vocab_size = 30, 4
-    best = torch.randint(0, vocab_size, (num_frames,), generator=generator)
-    peak = 0.72 + 0.27 * torch.rand(num_frames, generator=generator)
-    rest = torch.rand(num_frames, vocab_size, generator=generator)
-    rest[torch.arange(num_frames), best] = 0
-    probs = rest / rest.sum(-1, keepdim=True) * (1 - peak)[:, None]
-    probs[torch.arange(num_frames), best] = peak
-    log_probs = probs.log()[None]
-    decoder = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))
-    (beamed,) = decoder(log_probs, lengths(log_probs))
+def test_width_one_equals_greedy_on_random_emissions(seed):
+    # A beam of one keeps one half (the paths of one prefix that end in a blank, or those that end in a
+    # token), which follows the best path frame by frame: greedy decoding, frames included.
+    log_probs = random_log_probs(num_frames=30, vocab_size=len(ABC), seed=seed)
+    (beamed,) = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))(log_probs, lengths(log_probs))
     (greedy,) = greedy_decode(log_probs, lengths(log_probs), ABC)
     assert beamed.tokens == greedy.tokens
     assert beamed.text == greedy.text
@@ -119,15 +111,19 @@ def test_width_one_equals_greedy_on_a_batch_of_peaked_emissions_with_default_pru
     assert [hypothesis.text for hypothesis in beams] == [hypothesis.text for hypothesis in greedy] == ["aab", "b a", ""]
 
 
-def test_width_one_can_differ_from_greedy():
-    # Frame 1: blank 0.55 / a 0.45; frame 2: a 0.6 / blank 0.4. The best path is (blank, a) = "a" with
-    # 0.33, but the prefix "a" also holds (a, a) and (a, blank): one prefix search step sums them.
+def test_a_wider_beam_sums_the_paths_that_greedy_decoding_splits():
+    # Frame 1: blank 0.55 / a 0.45; frame 2: a 0.6 / blank 0.4. The best path (a, blank, a) reads "aa"
+    # (0.95 * 0.55 * 0.6 = 0.3135), but "a" holds more paths: those from a at frame 0,
+    # 0.95 * (0.45*0.4 + 0.45*0.6 + 0.55*0.4) = 0.6365, and those from a blank, 0.05 * (0.45 + 0.55*0.6) = 0.039.
     probs = torch.tensor([[[0.05, 0.95, 0.0, 0.0], [0.55, 0.45, 0.0, 0.0], [0.4, 0.6, 0.0, 0.0]]])
     log_probs = probs.clamp_min(1e-30).log()
     (greedy,) = greedy_decode(log_probs, lengths(log_probs), ABC)
-    (beamed,) = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))(log_probs, lengths(log_probs))
-    assert greedy.text == "aa"
-    assert beamed.text == "a"  # P("a") = 0.95 * (0.45*0.4 + 0.45*0.6 + 0.55*0.4) > P("aa") = 0.95 * 0.55 * 0.6
+    (narrow,) = CTCBeamSearchDecoder(ABC, beam(beam_size=1, **EXACT))(log_probs, lengths(log_probs))
+    (wide,) = CTCBeamSearchDecoder(ABC, beam(beam_size=8, **EXACT)).decode_nbest(log_probs, lengths(log_probs))
+    assert greedy.text == narrow.text == "aa"
+    assert narrow.score == pytest.approx(math.log(0.95 * 0.55 * 0.6))
+    assert wide[0].hypothesis.text == "a"
+    assert wide[0].hypothesis.score == pytest.approx(math.log(0.6365 + 0.039))
 
 
 def uniform_lm(units: list[str], with_sentence_marks: bool = True) -> NgramTables:
@@ -247,7 +243,7 @@ def test_a_search_that_outgrows_its_first_arrays_keeps_every_node_and_its_fusion
     # Long enough, with a word LM and a hotword, that nodes carry LM, spelling and hotword states through
     # many rounds of growth; the n-best lists must be those of a search that never grew.
     log_probs = random_log_probs(num_frames=40, vocab_size=len(ABC), seed=3)
-    config = beam(beam_size=16, nbest=16, lm_weight=0.5, word_bonus=1.0, hotwords=("ab",), **EXACT)
+    config = beam(beam_size=32, nbest=16, lm_weight=0.5, word_bonus=1.0, hotwords=("ab",), **EXACT)
     lm = NgramTables.from_ngrams(TRIGRAM)
     (sized,) = CTCBeamSearchDecoder(ABC, config, lm=lm).decode_nbest(log_probs, lengths(log_probs))
     monkeypatch.setattr(ctc_beam, "initial_nodes", lambda num_frames, beam_size: 2)
