@@ -12,7 +12,8 @@ Data layout, chosen so that the hot loop touches only flat arrays:
   state, and `extra`, the prefix's non-acoustic score (alpha * LM + beta * units + hotword bonus).
 - A beam entry is (node, log p_blank, log p_nonblank), the two CTC path sums of prefix search. The
   beam keeps the beam_size best of these halves (an entry may keep one), as pyctcdecode keeps its
-  beams per prefix and last character.
+  beams per prefix and last character. When one hypothesis is asked for, candidates that share their
+  fusion state and last token are recombined: one no better than another in both halves is dropped.
   Candidates of one frame are merged by node through a per-node slot stamped with the frame.
 
 Speed: the search spends its time on a few hundred candidates per frame, so per-candidate overheads
@@ -442,6 +443,22 @@ def _logaddexp(first, second):
     return first + math.log1p(math.exp(second - first))
 
 
+@_jit_leaf
+def _same_slot(node, mark, size, stamps, holders, holder_nodes, lm_state, spell, hot_state, last):
+    """The slot of `node`'s recombination key (LM context, spelling and hotword state, last token) in a
+    table whose live slots carry the stamp `mark` and name a holder, `holder_nodes[holders[slot]]` being
+    a node with that key: the key's slot, or the free slot where it goes."""
+    key = ((np.int64(lm_state[node]) * 1000003 + spell[node]) * 1000003 + hot_state[node]) * 1009 + last[node]
+    position = _slot_of(key, size - 1)
+    while stamps[position] == mark:
+        other = holder_nodes[holders[position]]
+        if (lm_state[other] == lm_state[node] and spell[other] == spell[node] and hot_state[other] == hot_state[node]
+                and last[other] == last[node]):
+            break
+        position = (position + 1) & (size - 1)
+    return position
+
+
 @_jit
 def _grow(array, size):
     grown = np.empty(size, array.dtype)
@@ -526,6 +543,16 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
     cand_nonblank = np.zeros(max_candidates, np.float64)
     cand_extended = np.zeros(max_candidates, np.float64)  # the part of cand_nonblank that emitted the token now
     cand_score = np.zeros(2 * max_candidates, np.float64)  # a blank and a non-blank half per candidate
+    # Recombination (1-best only): candidates whose futures score alike, keyed by their fusion state and
+    # last token, in an open-addressing table whose live slots are stamped with the frame.
+    recombine = nbest == 1
+    same_size = 4
+    while same_size < 2 * max_candidates:
+        same_size *= 2
+    same_stamp = np.full(same_size, -1, np.int32)
+    same_leader = np.zeros(same_size, np.int32)  # per key: the candidate (or beam entry) that others are held to
+    same_best = np.zeros(same_size, np.float64)  # (for the bound on the beam: per key, its entries' best)
+    key_slots = np.zeros(beam_size, np.int32)
 
     beam_node = np.zeros(beam_size, np.int32)
     beam_blank = np.zeros(beam_size, np.float64)
@@ -565,8 +592,11 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
         # blank half is its total times the blank and whose non-blank half holds its repeat of its last
         # token, so the beam_size-th best half is at least the smallest of the entries' better halves.
         # (Counting the repeat matters: within a letter's run of frames the blank is unlikely and the
-        # bound would be loose without it.)
+        # bound would be loose without it.) Under recombination entries that share a key may leave one
+        # half between them, so the bound counts keys, each with its entries' best.
         lowest, highest = np.inf, -np.inf
+        num_keys = 0
+        entry_mark = -3 - time  # a stamp that no candidate of any frame carries
         for entry in range(beam_len):
             node = beam_node[entry]
             beam_total[entry] = _logaddexp(beam_blank[entry], beam_nonblank[entry])
@@ -574,10 +604,24 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
             if node != 0 and kept_at[last[node]] == time:
                 stay = max(stay, beam_nonblank[entry] + np.float64(row[last[node]]))
             stay += extra[node]
-            lowest = min(lowest, stay)
             highest = max(highest, stay)
+            if not recombine:
+                lowest = min(lowest, stay)
+                continue
+            position = _same_slot(node, entry_mark, same_size, same_stamp, same_leader, beam_node, lm_state, spell,
+                                  hot_state, last)
+            if same_stamp[position] != entry_mark:
+                same_stamp[position] = entry_mark
+                same_leader[position] = entry
+                same_best[position] = stay
+                key_slots[num_keys] = position
+                num_keys += 1
+            else:
+                same_best[position] = max(same_best[position], stay)
+        for key in range(num_keys):
+            lowest = min(lowest, same_best[key_slots[key]])
         cutoff = highest - beam_threshold
-        if beam_len == beam_size and lowest > cutoff:
+        if (num_keys if recombine else beam_len) == beam_size and lowest > cutoff:
             cutoff = lowest
 
         # Room for every node this frame can create (one per entry and kept token at most), made here so
@@ -732,14 +776,33 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
         # 1.5 points of WER at beam 8 on English dev speech with a word LM, mostly to deletions.
         best = -np.inf
         for index in range(num_candidates):
-            p_total = _logaddexp(cand_blank[index], cand_nonblank[index])
-            # A prefix's last token is dated to the frame that brought most of its probability (the
-            # first frame of the dominant run, as in the best path), not to when the prefix first appeared.
-            if cand_extended[index] > p_total - LN2:
-                frame[cand_node[index]] = time
             cand_score[2 * index] = cand_blank[index] + extra[cand_node[index]]
             cand_score[2 * index + 1] = cand_nonblank[index] + extra[cand_node[index]]
             best = max(best, cand_score[2 * index], cand_score[2 * index + 1])
+        if recombine:
+            # Two candidates with the same LM context, spelling and hotword state and last token gain the
+            # same from every continuation, so the paths through one that scores no better than the other
+            # in both halves can never overtake the other's: it is dropped, freeing its place in the beam.
+            # (Recombination, as in Viterbi decoders and pyctcdecode's prune_history, which compares whole
+            # scores; for summed path probabilities it is an approximation: its text's paths that pass
+            # elsewhere live on.) At beam 100 on English dev speech with a word LM: 69.13 -> 67.46% WER.
+            for index in range(num_candidates):
+                if max(cand_score[2 * index], cand_score[2 * index + 1]) < cutoff:
+                    continue  # out of the beam anyway; left out, the outcome does not depend on skipped ones
+                position = _same_slot(cand_node[index], time, same_size, same_stamp, same_leader, cand_node, lm_state,
+                                      spell, hot_state, last)
+                if same_stamp[position] != time:
+                    same_stamp[position] = time
+                    same_leader[position] = index
+                    continue
+                leader = same_leader[position]
+                if (cand_score[2 * index] <= cand_score[2 * leader]
+                        and cand_score[2 * index + 1] <= cand_score[2 * leader + 1]):
+                    cand_score[2 * index] = cand_score[2 * index + 1] = -np.inf
+                elif (cand_score[2 * index] >= cand_score[2 * leader]
+                        and cand_score[2 * index + 1] >= cand_score[2 * leader + 1]):
+                    cand_score[2 * leader] = cand_score[2 * leader + 1] = -np.inf
+                    same_leader[position] = index
         floor = best - beam_threshold
         num_halves = 2 * num_candidates
         if num_halves > beam_size:
@@ -754,6 +817,10 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
             keep_nonblank = cand_score[2 * index + 1] >= floor and num_kept_halves < beam_size
             num_kept_halves += keep_nonblank
             if keep_blank or keep_nonblank:
+                # A prefix's last token is dated to the frame that brought most of its probability (the first
+                # frame of the dominant run, as in the best path), not to when the prefix first appeared.
+                if cand_extended[index] > _logaddexp(cand_blank[index], cand_nonblank[index]) - LN2:
+                    frame[cand_node[index]] = time
                 beam_node[beam_len] = cand_node[index]
                 beam_blank[beam_len] = cand_blank[index] if keep_blank else -np.inf
                 beam_nonblank[beam_len] = cand_nonblank[index] if keep_nonblank else -np.inf
@@ -867,7 +934,8 @@ class CTCBeamSearchDecoder:
     def decode_nbest(self, log_probs: torch.Tensor, output_lens: torch.Tensor,
                      nbest: int | None = None) -> list[list[ScoredHypothesis]]:
         """log_probs `(B, T, V)` (natural-log CTC posteriors), output_lens `(B,)` -> per utterance, up to
-        `nbest` (default: config.nbest) hypotheses, best first."""
+        `nbest` (default: config.nbest) hypotheses, best first. For more than one, the search keeps
+        prefixes that the 1-best search recombines away, so their first may differ from the 1-best."""
         if log_probs.dim() != 3 or log_probs.shape[2] != len(self.vocabulary):
             raise ValueError(f"log_probs must be (B, T, {len(self.vocabulary)}), got {tuple(log_probs.shape)}")
         count = self.config.nbest if nbest is None else nbest

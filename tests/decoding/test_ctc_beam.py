@@ -37,14 +37,16 @@ def random_log_probs(num_frames: int, vocab_size: int, seed: int, sharpness: flo
 
 
 
-def enumerate_label_sequences(log_probs: torch.Tensor) -> dict[tuple[int, ...], float]:
-    """log P(labels) for every label sequence, by summing the probabilities of all V^T paths."""
+def enumerate_label_sequences(log_probs: torch.Tensor, best_path: bool = False) -> dict[tuple[int, ...], float]:
+    """log P(labels) for every label sequence, by summing the probabilities of all V^T paths (or, with
+    best_path, the log-prob of its most likely path)."""
     frames = log_probs[0].double()
     totals: dict[tuple[int, ...], float] = {}
+    combine = max if best_path else np.logaddexp
     for path in itertools.product(range(frames.shape[1]), repeat=frames.shape[0]):
         path_logp = float(frames[torch.arange(len(path)), torch.tensor(path)].sum())
         labels = collapse(path)
-        totals[labels] = float(np.logaddexp(totals.get(labels, -np.inf), path_logp))
+        totals[labels] = float(combine(totals.get(labels, -np.inf), path_logp))
     return totals
 
 
@@ -74,6 +76,36 @@ def test_wide_beam_equals_exhaustive_enumeration_of_all_paths(seed, room, monkey
     scores = [entry.hypothesis.score for entry in nbest]
     assert scores == sorted(scores, reverse=True)
     assert math.fsum(math.exp(score) for score in scores) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_recombination_keeps_the_best_label_sequence_of_a_wide_beam(seed):
+    # With one hypothesis asked for, a prefix no better in either half than another with the same last
+    # token and fusion state is dropped. That loses the paths through it at that frame (so the score may
+    # fall short of the total), never more: the best sequence is found, scored between its best path
+    # and its total.
+    log_probs = random_log_probs(num_frames=6, vocab_size=3, seed=seed, sharpness=2.0)
+    totals = enumerate_label_sequences(log_probs)
+    best_paths = enumerate_label_sequences(log_probs, best_path=True)
+    decoder = CTCBeamSearchDecoder(Vocabulary(["<blank>", "a", "b"]), beam(beam_size=2 * len(totals), **EXACT))
+    (best,) = decoder(log_probs, lengths(log_probs))
+    best_labels = max(totals, key=totals.get)
+    assert best.tokens == best_labels
+    assert best_paths[best_labels] - 1e-9 <= best.score <= totals[best_labels] + 1e-9
+
+
+@pytest.mark.parametrize("nbest", [1, 4])
+@pytest.mark.parametrize("seed", range(3))
+def test_skipping_hopeless_extensions_changes_no_result(nbest, seed):
+    # Extensions that could not reach the beam are skipped before their node is made; with gains that
+    # never allow a skip, the search must give the same hypotheses, scores and frames.
+    log_probs = random_log_probs(num_frames=60, vocab_size=len(ABC), seed=seed, sharpness=3.0)
+    config = beam(beam_size=4, nbest=nbest, lm_weight=0.5, word_bonus=1.0, hotwords=("ab",))
+    decoder = CTCBeamSearchDecoder(ABC, config, lm=NgramTables.from_ngrams(TRIGRAM))
+    (skipping,) = decoder.decode_nbest(log_probs, lengths(log_probs))
+    decoder._gains = (math.inf, math.inf)
+    (exhaustive,) = decoder.decode_nbest(log_probs, lengths(log_probs))
+    assert [entry.hypothesis for entry in skipping] == [entry.hypothesis for entry in exhaustive]
 
 
 def test_prefix_probabilities_match_torch_ctc_loss():
