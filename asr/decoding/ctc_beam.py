@@ -551,8 +551,10 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
         same_size *= 2
     same_stamp = np.full(same_size, -1, np.int32)
     same_leader = np.zeros(same_size, np.int32)  # per key: the candidate (or beam entry) that others are held to
-    same_best = np.zeros(same_size, np.float64)  # (for the bound on the beam: per key, its entries' best)
+    same_stay_blank = np.zeros(same_size, np.float64)  # (for the bound on the beam: per key of the entries,
+    same_stay_token = np.zeros(same_size, np.float64)  # the best of their halves' bounds)
     key_slots = np.zeros(beam_size, np.int32)
+    stay_bounds = np.zeros(2 * beam_size, np.float64)
 
     beam_node = np.zeros(beam_size, np.int32)
     beam_blank = np.zeros(beam_size, np.float64)
@@ -588,41 +590,48 @@ def _prefix_search(log_probs, num_frames, blank, space, beam_size, token_top_k, 
             if token == blank:
                 blank_logp = np.float64(row[blank])
 
-        # A bound below which no candidate half can enter the beam: each entry stays a candidate whose
-        # blank half is its total times the blank and whose non-blank half holds its repeat of its last
-        # token, so the beam_size-th best half is at least the smallest of the entries' better halves.
-        # (Counting the repeat matters: within a letter's run of frames the blank is unlikely and the
-        # bound would be loose without it.) Under recombination entries that share a key may leave one
-        # half between them, so the bound counts keys, each with its entries' best.
-        lowest, highest = np.inf, -np.inf
+        # A bound below which no candidate half can enter the beam. Each entry stays a candidate: its
+        # blank half is at least its total times the blank, its non-blank half at least its paths that
+        # repeat its last token, so the beam_size-th best half is at least the beam_size-th best of these
+        # bounds. (Counting the repeat matters: within a letter's run of frames the blank is unlikely and
+        # the bound would be loose without it.) Under recombination, candidates that share a key may leave
+        # one half of each kind between them, so the bounds are taken per key, each its entries' best.
         num_keys = 0
         entry_mark = -3 - time  # a stamp that no candidate of any frame carries
         for entry in range(beam_len):
             node = beam_node[entry]
             beam_total[entry] = _logaddexp(beam_blank[entry], beam_nonblank[entry])
-            stay = beam_total[entry] + blank_logp
+            stay_blank = beam_total[entry] + blank_logp + extra[node]
+            stay_token = -np.inf
             if node != 0 and kept_at[last[node]] == time:
-                stay = max(stay, beam_nonblank[entry] + np.float64(row[last[node]]))
-            stay += extra[node]
-            highest = max(highest, stay)
-            if not recombine:
-                lowest = min(lowest, stay)
-                continue
-            position = _same_slot(node, entry_mark, same_size, same_stamp, same_leader, beam_node, lm_state, spell,
-                                  hot_state, last)
-            if same_stamp[position] != entry_mark:
-                same_stamp[position] = entry_mark
-                same_leader[position] = entry
-                same_best[position] = stay
-                key_slots[num_keys] = position
-                num_keys += 1
+                stay_token = beam_nonblank[entry] + np.float64(row[last[node]]) + extra[node]
+            if recombine:
+                position = _same_slot(node, entry_mark, same_size, same_stamp, same_leader, beam_node, lm_state,
+                                      spell, hot_state, last)
+                if same_stamp[position] != entry_mark:
+                    same_stamp[position] = entry_mark
+                    same_leader[position] = entry
+                    key_slots[num_keys] = position
+                    num_keys += 1
+                    same_stay_blank[position] = stay_blank
+                    same_stay_token[position] = stay_token
+                else:
+                    same_stay_blank[position] = max(same_stay_blank[position], stay_blank)
+                    same_stay_token[position] = max(same_stay_token[position], stay_token)
             else:
-                same_best[position] = max(same_best[position], stay)
-        for key in range(num_keys):
-            lowest = min(lowest, same_best[key_slots[key]])
-        cutoff = highest - beam_threshold
-        if (num_keys if recombine else beam_len) == beam_size and lowest > cutoff:
-            cutoff = lowest
+                stay_bounds[2 * entry] = stay_blank
+                stay_bounds[2 * entry + 1] = stay_token
+        num_bounds = 2 * beam_len
+        if recombine:
+            num_bounds = 2 * num_keys
+            for key in range(num_keys):
+                stay_bounds[2 * key] = same_stay_blank[key_slots[key]]
+                stay_bounds[2 * key + 1] = same_stay_token[key_slots[key]]
+        cutoff = stay_bounds[:num_bounds].max() - beam_threshold
+        if num_bounds >= beam_size:
+            kth = np.partition(stay_bounds[:num_bounds], num_bounds - beam_size)[num_bounds - beam_size]
+            if kth > cutoff:
+                cutoff = kth
 
         # Room for every node this frame can create (one per entry and kept token at most), made here so
         # that no array is replaced inside the loops below: numba reference-counts an array variable that
