@@ -94,6 +94,20 @@ def test_recombination_keeps_the_best_label_sequence_of_a_wide_beam(seed):
     assert best_paths[best_labels] - 1e-9 <= best.score <= totals[best_labels] + 1e-9
 
 
+@pytest.mark.parametrize("seed, sharpness", [(40, 2.0), (41, 1.0), (105, 1.0)])
+def test_recombination_frees_room_for_the_best_in_a_narrow_beam(seed, sharpness):
+    # Emissions (found by search) where a beam of two halves loses the best sequence when it keeps a
+    # dominated prefix, and finds it when recombination drops that prefix (only the 1-best recombines).
+    log_probs = random_log_probs(num_frames=6, vocab_size=3, seed=seed, sharpness=sharpness)
+    totals = enumerate_label_sequences(log_probs)
+    best_labels = max(totals, key=totals.get)
+    decoder = CTCBeamSearchDecoder(Vocabulary(["<blank>", "a", "b"]), beam(beam_size=2, **EXACT))
+    (recombined,) = decoder.decode_nbest(log_probs, lengths(log_probs), nbest=1)
+    (kept_all,) = decoder.decode_nbest(log_probs, lengths(log_probs), nbest=2)
+    assert recombined[0].hypothesis.tokens == best_labels
+    assert kept_all[0].hypothesis.tokens != best_labels
+
+
 @pytest.mark.parametrize("nbest", [1, 4])
 @pytest.mark.parametrize("seed", range(3))
 def test_skipping_hopeless_extensions_changes_no_result(nbest, seed):
