@@ -245,7 +245,7 @@ class DecodingConfig:
     unk_score: float = -10.0
     hotwords: tuple[str, ...] = ()  # phrases to boost, spelled in the model's vocabulary
     hotword_weight: float = 2.0  # bonus per token of a completed hotword
-    nbest: int = 1  # CTC: with 1, prefixes that an equal-state rival beats in both halves are dropped early
+    nbest: int = 1  # CTC: with 1, prefixes that an equal-state rival beats in both halves are ranked last
     # Attention decoders (beam search over the decoder's steps; asr.decoding.attention_search):
     length_penalty: float = 0.0  # hypotheses ranked by log-prob / (length + 1) ** length_penalty
     ctc_weight: float = 0.3  # joint models: weight of the CTC prefix score when rescoring attention hypotheses

@@ -13,7 +13,8 @@ Data layout, chosen so that the hot loop touches only flat arrays:
 - A beam entry is (node, log p_blank, log p_nonblank), the two CTC path sums of prefix search. The
   beam keeps the beam_size best of these halves (an entry may keep one), as pyctcdecode keeps its
   beams per prefix and last character. When one hypothesis is asked for, candidates that share their
-  fusion state and last token are recombined: one no better than another in both halves is dropped.
+  fusion state and last token are recombined: one no better than another in both halves is ranked
+  behind all others, so it keeps a place only in a beam with room for every candidate.
   Candidates of one frame are merged by node through a per-node slot stamped with the frame.
 
 Speed: the search spends its time on a few hundred candidates per frame, so per-candidate overheads
