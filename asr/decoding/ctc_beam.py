@@ -959,7 +959,7 @@ class CTCBeamSearchDecoder:
                      nbest: int | None = None) -> list[list[ScoredHypothesis]]:
         """log_probs `(B, T, V)` (natural-log CTC posteriors), output_lens `(B,)` -> per utterance, up to
         `nbest` (default: config.nbest) hypotheses, best first. For more than one, the search keeps
-        prefixes that the 1-best search recombines away, so their first may differ from the 1-best."""
+        prefixes that the 1-best search ranks last, so their first may differ from the 1-best."""
         if log_probs.dim() != 3 or log_probs.shape[2] != len(self.vocabulary):
             raise ValueError(f"log_probs must be (B, T, {len(self.vocabulary)}), got {tuple(log_probs.shape)}")
         count = self.config.nbest if nbest is None else nbest
