@@ -3,7 +3,7 @@
     python datasets/dhsd.py --root ../shared/data/dhsd --out data/dhsd [--dev-writers 16,17] [--no-errata]
 
 Reads ROOT/labels.csv (`file_name,text,writer_id`, images under ROOT/german_hw_data/writerN/), corrects
-the labels listed in datasets/dhsd_errata.csv (43 images whose label names another word of the writer's
+the labels listed in datasets/dhsd_errata.csv (45 images whose label names another word of the writer's
 list than the image shows, 14 of them in dev writer 16; see that file), and writes
 OUT/train.jsonl (every writer but the dev ones), OUT/dev.jsonl (the dev writers) and OUT/all.jsonl. The
 split is by writer, never by image, so dev accuracy predicts accuracy on a new hand: the dev writers'
