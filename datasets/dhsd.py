@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from dataclasses import replace
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
