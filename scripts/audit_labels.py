@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,9 +36,9 @@ from asr.metrics import edit_counts  # noqa: E402
 class Suspect:
     item: ManifestItem
     hypothesis: str
-    suggestion: str  # the same speaker's transcript that fits the hypothesis best ("" when none does)
+    suggestion: str  # the same speaker's transcript that fits the hypothesis best ("" for a displaced one)
     cer: float
-    suggestion_cer: float
+    suggestion_cer: float  # nan without a suggestion
     reason: str
 
 
@@ -57,6 +58,7 @@ def find_suspects(items: list[ManifestItem], hypotheses: dict[str, str], max_cer
     for group in by_speaker.values():
         texts = [item.text for item in group]
         owner_of_text = {item.text: item for item in group}
+        found = []
         for item in group:
             hypothesis = hypotheses[item.id]
             own_cer = _cer([item.text], hypothesis)[0]
@@ -66,14 +68,15 @@ def find_suspects(items: list[ManifestItem], hypotheses: dict[str, str], max_cer
             best = min(range(len(group)), key=fits.__getitem__)
             if texts[best] == item.text or fits[best] > own_cer / 2:
                 continue
-            suspects[item.id] = Suspect(item, hypothesis, texts[best], own_cer, fits[best],
-                                        "hypothesis fits another transcript of this speaker")
+            found.append(Suspect(item, hypothesis, texts[best], own_cer, fits[best],
+                                 "hypothesis fits another transcript of this speaker"))
+        suspects.update((suspect.item.id, suspect) for suspect in found)
         # The item whose transcript a suspect's file seems to show holds a label that is not its own file's.
-        for suspect in [s for s in suspects.values() if s.item.speaker == group[0].speaker]:
+        for suspect in found:
             donor = owner_of_text[suspect.suggestion]
             if donor.id not in suspects:
                 hypothesis = hypotheses[donor.id]
-                suspects[donor.id] = Suspect(donor, hypothesis, "", _cer([donor.text], hypothesis)[0], 1.0,
+                suspects[donor.id] = Suspect(donor, hypothesis, "", _cer([donor.text], hypothesis)[0], math.nan,
                                              f"its transcript seems to be shown by {suspect.item.id}")
     order = {item.id: index for index, item in enumerate(items)}
     return sorted(suspects.values(), key=lambda suspect: order[suspect.item.id])
