@@ -4,8 +4,6 @@ reported instead of being half-corrected."""
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,14 +12,11 @@ from PIL import Image
 
 from asr.data.importers import import_image_csv
 from asr.data.manifest import read_manifest
+from tests.script_loader import REPO_ROOT, load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DHSD = REPO_ROOT.parent / "shared" / "data" / "dhsd"
 
-_SPEC = importlib.util.spec_from_file_location("dhsd_recipe", REPO_ROOT / "datasets" / "dhsd.py")
-dhsd = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = dhsd
-_SPEC.loader.exec_module(dhsd)
+dhsd = load_script("datasets/dhsd.py", "dhsd_recipe")
 
 
 def tiny_corpus(root: Path, rows: list[tuple[str, str, str]]) -> Path:

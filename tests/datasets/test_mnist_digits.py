@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +11,11 @@ import pytest
 from PIL import Image
 
 from asr.data.manifest import read_manifest
+from tests.script_loader import REPO_ROOT, load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist"
 
-# Loaded by path (recipes are scripts, not a package) and registered, so worker processes can unpickle it.
-_SPEC = importlib.util.spec_from_file_location("mnist_digits_recipe", REPO_ROOT / "datasets" / "mnist_digits.py")
-mnist = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = mnist
-_SPEC.loader.exec_module(mnist)
+mnist = load_script("datasets/mnist_digits.py", "mnist_digits_recipe")
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +11,9 @@ import pytest
 from PIL import Image
 
 from asr.data.manifest import read_manifest
+from tests.script_loader import load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-_SPEC = importlib.util.spec_from_file_location("render_lines_recipe", REPO_ROOT / "datasets" / "render_lines.py")
-render = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = render
-_SPEC.loader.exec_module(render)
+render = load_script("datasets/render_lines.py", "render_lines_recipe")
 
 TEXTS = ["Groß Köris", "Wettin-Löbejün", "Söllingen"]
 

@@ -4,10 +4,8 @@ checked against the pixels with the test's own reading of colours, shapes' posit
 from __future__ import annotations
 
 import colorsys
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +13,9 @@ import pytest
 from PIL import Image
 
 from asr.data.importers import import_coco_captions
+from tests.script_loader import load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-_SPEC = importlib.util.spec_from_file_location("synth_scenes_recipe", REPO_ROOT / "datasets" / "synth_scenes.py")
-scenes = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = scenes
-_SPEC.loader.exec_module(scenes)
+scenes = load_script("datasets/synth_scenes.py", "synth_scenes_recipe")
 
 NUM_IMAGES = 40
 

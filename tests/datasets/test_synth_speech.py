@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.signal
 import soundfile
+from tests.script_loader import load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 if shutil.which("espeak-ng") is None or shutil.which("flite") is None:
     pytest.skip("espeak-ng and flite are needed for synthetic speech: apt-get install -y espeak-ng flite",
                 allow_module_level=True)
 
-# Loaded by path (recipes are scripts, not a package) and registered, so worker processes can unpickle
-# references to its functions.
-_SPEC = importlib.util.spec_from_file_location("synth_speech_recipe", REPO_ROOT / "datasets" / "synth_speech.py")
-synth = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = synth
-_SPEC.loader.exec_module(synth)
+synth = load_script("datasets/synth_speech.py", "synth_speech_recipe")
 
 TEXTS = ["seven", "three two"]
 NUM_VARIANTS = 3

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 from PIL import Image
 
 from asr.data.manifest import ManifestItem, write_manifest
+from tests.script_loader import load_script
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("audit_labels", REPO_ROOT / "scripts" / "audit_labels.py")
-audit = importlib.util.module_from_spec(_SPEC)
-sys.modules[_SPEC.name] = audit
-_SPEC.loader.exec_module(audit)
+audit = load_script("scripts/audit_labels.py", "audit_labels")
 
 
 def item(item_id: str, text: str, speaker: str, path: Path = Path("unused.png")) -> ManifestItem:
