@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile
+
 from tests.script_loader import load_script
 
 
