@@ -61,9 +61,8 @@ def apply_errata(items: list[ManifestItem], errata: dict[str, tuple[str, str]], 
             problems.append(f"{file_name}: {LABELS_FILE} says {item.text!r}, the erratum expects {corpus_text!r}")
     if problems:
         raise ValueError(f"{ERRATA_FILE.name} does not fit this copy of DHSD:\n  " + "\n  ".join(problems))
-    corrected = {(root / file_name).resolve(): text for file_name, (_, text) in errata.items()}
-    return [replace(item, text=corrected[path]) if (path := Path(item.path).resolve()) in corrected else item
-            for item in items]
+    corrected = {by_file[(root / file_name).resolve()].id: text for file_name, (_, text) in errata.items()}
+    return [replace(item, text=corrected[item.id]) if item.id in corrected else item for item in items]
 
 
 def main(argv: list[str] | None = None) -> int:
