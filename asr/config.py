@@ -161,6 +161,9 @@ class ModelConfig:
 @dataclass(frozen=True)
 class DataConfig:
     train_manifests: tuple[str, ...] = ()  # concatenated, e.g. a real corpus and synthetic speech
+    # Times each training manifest is read per epoch, one count per manifest (empty: once each), so that a
+    # small real corpus beside a large synthetic one is not drowned out, e.g. [4, 2, 1].
+    train_repeats: tuple[int, ...] = ()
     dev_manifest: str = ""
     normalizer: str = "none"  # see asr.text.NORMALIZERS
     unit: Literal["char", "word"] = "char"  # output tokens: characters, or words (captioning)
@@ -176,6 +179,9 @@ class DataConfig:
 
         _check(self.normalizer in NORMALIZERS, "data.normalizer", f"must be one of {sorted(NORMALIZERS)}")
         _check(self.batch_size >= 1, "data.batch_size", "must be positive")
+        _check(not self.train_repeats or len(self.train_repeats) == len(self.train_manifests), "data.train_repeats",
+               f"needs one count per training manifest ({len(self.train_manifests)}), or none")
+        _check(all(times >= 1 for times in self.train_repeats), "data.train_repeats", "counts must be positive")
         _check(self.max_batch_seconds >= 0, "data.max_batch_seconds", "must be >= 0")
         _check(self.num_workers >= 0, "data.num_workers", "must be >= 0")
         _check(self.min_word_count >= 1, "data.min_word_count", "must be positive")

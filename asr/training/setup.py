@@ -46,13 +46,18 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def _load_split(paths: tuple[str, ...], field_name: str, normalize, config: ExperimentConfig) -> tuple[list, list[str]]:
+def _load_split(paths: tuple[str, ...], field_name: str, normalize, config: ExperimentConfig,
+                repeats: tuple[int, ...] = ()) -> tuple[list, list[str]]:
+    """Read and filter the manifests in order; a kept item of `paths[i]` is listed `repeats[i]` times
+    (once each when `repeats` is empty), and a left-out one is reported once."""
     if not paths:
         raise DataError(f"{field_name} is not set")
-    items = [item for path in paths for item in read_manifest(path)]
+    manifests = [read_manifest(path) for path in paths]
+    copies = [times for manifest, times in zip(manifests, repeats or (1,) * len(paths)) for _ in manifest]
+    items = [item for manifest in manifests for item in manifest]
     path = " + ".join(paths)
     kept, texts, too_short, too_long, empty = [], [], [], [], []
-    for item in items:
+    for item, times in zip(items, copies):
         text = normalize(item.text)
         if not text:
             empty.append(item.id)
@@ -61,8 +66,8 @@ def _load_split(paths: tuple[str, ...], field_name: str, normalize, config: Expe
         elif item.duration > config.data.max_duration:
             too_long.append(item.id)
         else:
-            kept.append(item)
-            texts.append(text)
+            kept.extend([item] * times)
+            texts.extend([text] * times)
     for reason, ids in (("an empty transcript", empty), (f"under {config.data.min_duration} s", too_short),
                         (f"over {config.data.max_duration} s", too_long)):
         if ids:
@@ -124,6 +129,7 @@ def _drop_infeasible(items: list, texts: list[str], sizes: list[float], vocabula
                            f"{frontend.config.image_height})")
         else:
             dropped.append(f"{item.id} ({needed} {'labels' if ctc else 'frame'}, {frames} frames)")
+    dropped = list(dict.fromkeys(dropped))  # a repeated item (data.train_repeats) is reported once
     if dropped:
         what = "images too narrow" if is_image else "items too short"
         logger.warning("%s: %d %s %s left out: %s%s", path, len(dropped), what,
@@ -138,7 +144,8 @@ def prepare_data(config: ExperimentConfig, vocabulary_tokens: list[str] | None =
     """Read, normalise and filter both manifests; build the vocabulary from the training transcripts
     (or take the checkpoint's), and fail on any character outside it, naming the items."""
     normalize = get_normalizer(config.data.normalizer)
-    train_items, train_texts = _load_split(config.data.train_manifests, "data.train_manifests", normalize, config)
+    train_items, train_texts = _load_split(config.data.train_manifests, "data.train_manifests", normalize, config,
+                                           config.data.train_repeats)
     dev_items, dev_texts = _load_split((config.data.dev_manifest,) if config.data.dev_manifest else (),
                                        "data.dev_manifest", normalize, config)
     if vocabulary_tokens:
