@@ -9,9 +9,10 @@ Writes into OUT:
   are not in training. It measures new sentences, not a new voice.
 - so762_train.jsonl, so762_dev.jsonl: speechocean762 split by speaker (every k-th speaker of the sorted
   ids is dev), so dev measures voices never heard in training.
-- lm_text.txt: the normalised LJSpeech transcript lines of all 13,001 clips except the dev chapter's, for
-  the n-gram LMs (`asr lm build`). Dev sentences never reach the LM.
-- synth_texts.txt: `--synth-lines` of those lines drawn by seed, for `datasets/synth_speech.py`.
+- lm_text.txt: the normalised LJSpeech transcript lines of all 13,001 clips except the dev chapter's, then
+  the transcripts of the speechocean762 training speakers (short sentences and digit strings that the
+  LJSpeech books lack), for the n-gram LMs (`asr lm build`). Dev sentences never reach the LM.
+- synth_texts.txt: `--synth-lines` of the LJSpeech lines drawn by seed, for `datasets/synth_speech.py`.
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         speakers = len({item.speaker for item in split})
         print(f"{out / f'{name}.jsonl'}: {len(split)} items, {sum(i.duration for i in split) / 3600:.2f} h, "
               f"{speakers} speaker(s)")
-    (out / "lm_text.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
-    print(f"{out / 'lm_text.txt'}: {len(text)} lines (chapter {args.dev_chapter} left out)")
+    so_train_text = [item.text for item in so_train]
+    (out / "lm_text.txt").write_text("\n".join(text + so_train_text) + "\n", encoding="utf-8")
+    print(f"{out / 'lm_text.txt'}: {len(text)} LJSpeech lines (chapter {args.dev_chapter} left out) and "
+          f"{len(so_train_text)} speechocean762 training transcripts")
     candidates = [line for line in text if len(line) <= MAX_SYNTH_CHARS]
     chosen = random.Random(args.seed).sample(candidates, min(args.synth_lines, len(candidates)))
     (out / "synth_texts.txt").write_text("\n".join(chosen) + "\n", encoding="utf-8")
