@@ -27,7 +27,7 @@ from asr.training.state import load_checkpoint
 logger = logging.getLogger(__name__)
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
-DEFAULT_MODEL = "fsdd-digits"
+DEFAULT_MODEL = "english-small"  # English read sentences; the digit model stays available by name
 CHUNK_SECONDS = 30.0  # longer recordings are transcribed piece by piece, cut at pauses
 
 

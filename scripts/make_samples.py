@@ -26,6 +26,9 @@ SAMPLES = [  # (file stem, text, voice)
     ("seven_flite_slt", "seven", Voice(FLITE, "slt")),
     ("three_espeak_en_us", "three", Voice(ESPEAK, "en-us")),
     ("nine_flite_rms", "nine", Voice(FLITE, "rms")),
+    # The default English model's sample: a sentence in the style of the LJSpeech books, but not one of
+    # their lines (tests/test_pretrained.py holds its reference).
+    ("sentence_flite_slt", "the prisoners were taken to the old jail in the morning", Voice(FLITE, "slt")),
 ]
 
 
