@@ -1,7 +1,7 @@
 """Real-time factor and peak memory of `asr transcribe` on real recordings, greedy and with beam search + LM.
 
     .venv/bin/python scripts/bench_transcribe.py --model english-small --manifest data/english/lj_dev.jsonl \\
-        --lm exp/lm/english_char6.arpa --lm-weight 1 --word-bonus 1.5 --long-minutes 60
+        --lm exp/lm/english_char6.arpa --lm-weight 1 --word-bonus 2 --long-minutes 60
 
 Each configuration runs `asr transcribe` as a fresh process (as a user would), on (a) the manifest's
 recordings, one file each, and (b) one long file made by joining those recordings end to end (with a
