@@ -337,7 +337,11 @@ def fit(config: ExperimentConfig, resume: str | Path | None = None) -> TrainStat
     """
     context = distributed.start(config.train.device)
     try:
-        return _fit(config, resume, context)
+        state = _fit(config, resume, context)
+        # Every process finishes before any tears the group down: a gloo peer whose group is destroyed
+        # under it aborts ("terminate called without an active exception", seen in a CI run).
+        context.barrier()
+        return state
     finally:
         distributed.stop(context)
 
