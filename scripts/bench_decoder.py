@@ -3,9 +3,9 @@
 The same emissions (one model, run once over a manifest's audio) and the same ARPA files are decoded by
 every decoder at each beam width; the script prints utterances per second and WER/CER side by side.
 
-    .venv/bin/python scripts/bench_decoder.py --model exp/english_bigru_ctc/best.pt \\
+    .venv/bin/python scripts/bench_decoder.py --model english-small \\
         --manifest data/english/lj_dev.jsonl --lm exp/lm/english_word3.arpa --char-lm exp/lm/english_char6.arpa \\
-        --lm-weight 0.5 --word-bonus 1.0 --beams 8,32,100
+        --lm-weight 0.5 --word-bonus 0 --char-lm-weight 1.0 --char-bonus 2 --beams 8,32,100
 
 Settings that make the runs comparable (all decoders get the same alpha and beta):
 - asr and pyctcdecode weight natural-log LM scores by alpha; flashlight weights the base-10 scores
